@@ -1,0 +1,307 @@
+/**
+ * The lifecycle of one WebSocket connection (RFC 6455), as a pure XState v5 machine.
+ *
+ *   idle → connecting → open → closing-sent → draining → closed
+ *
+ * No I/O here: no socket, no clock, no `ws`. Deadlines are the named delays `connect`, `write` and
+ * `read`; the socket is the invoked actor `socket`, a placeholder that `createConnection` replaces
+ * (`machine.provide({ actors: { socket } })`). Events are named by origin: `api.*` from the caller,
+ * `ws.*` from the socket actor, `xstate.after.*` from the deadlines. Data messages never pass through
+ * the machine: it governs the lifecycle only.
+ */
+import { assign, emit, fromCallback, sendTo, setup } from 'xstate';
+import { ABNORMAL_CLOSURE } from './close-codes.js';
+import { ConnectionError, type ConnectionErrorCode } from './connection-error.js';
+import {
+  type CloseInfo,
+  type ConnectionContext,
+  type ConnectionEvent,
+  type ConnectionInput,
+  DEFAULT_TIMEOUTS,
+  type Initiator,
+  type SocketActorInput,
+  type SocketCommand,
+  type StateChangeEmitted,
+  type StateName,
+  type TransitionDetail,
+} from './types.js';
+
+/** The outcome, derived from what happened (never stored twice). */
+export function closeInfoOf(context: ConnectionContext): CloseInfo {
+  const { received } = context;
+  const info: CloseInfo = {
+    code: received ? received.code : ABNORMAL_CLOSURE,
+    reason: received ? received.reason : '',
+    // RFC 6455 §7.1.1: clean once Close frames went both ways.
+    wasClean: context.closeSent && received !== null,
+    initiator: context.initiator ?? 'local',
+  };
+  if (context.error) info.error = context.error;
+  return info;
+}
+
+function detailOf(
+  to: StateName,
+  context: ConnectionContext,
+  event: ConnectionEvent,
+): TransitionDetail | undefined {
+  if (to === 'closed') {
+    const info = closeInfoOf(context);
+    const detail: TransitionDetail = { code: info.code, reason: info.reason };
+    if (info.error) {
+      detail.errorCode = info.error.code;
+      if (info.error.status !== undefined) detail.status = info.error.status;
+    }
+    return detail;
+  }
+  switch (event.type) {
+    case 'api.close':
+    case 'ws.close-received':
+      return { code: event.code, reason: event.reason };
+    case 'ws.open':
+      return event.protocol ? { protocol: event.protocol } : undefined;
+    default:
+      return undefined;
+  }
+}
+
+const deadlineError = (code: ConnectionErrorCode, message: string) => new ConnectionError(code, message);
+
+export const connectionMachine = setup({
+  types: {
+    context: {} as ConnectionContext,
+    events: {} as ConnectionEvent,
+    input: {} as ConnectionInput,
+    output: {} as CloseInfo,
+    emitted: {} as StateChangeEmitted,
+  },
+  actors: {
+    /** Placeholder: `createConnection` provides the ws actor. This one does nothing. */
+    socket: fromCallback<SocketCommand, SocketActorInput>(() => {}),
+  },
+  delays: {
+    connect: ({ context }) => context.timeouts.connect,
+    write: ({ context }) => context.timeouts.write,
+    read: ({ context }) => context.timeouts.read,
+  },
+  guards: {
+    peerCloseReceived: ({ context }) => context.received !== null,
+  },
+  actions: {
+    recordState: emit(({ context, event }, params: { to: StateName }): StateChangeEmitted => {
+      const detail = detailOf(params.to, context, event as ConnectionEvent);
+      return detail
+        ? { type: 'lifecycle.state', to: params.to, event: event.type, detail }
+        : { type: 'lifecycle.state', to: params.to, event: event.type };
+    }),
+    /** The initiator is whoever first moved the connection out of connecting/open; it never changes. */
+    initiatedBy: assign({
+      initiator: ({ context }, params: { initiator: Initiator }) => context.initiator ?? params.initiator,
+    }),
+    connectSocket: sendTo('socket', { type: 'socket.connect' } satisfies SocketCommand),
+    sendClose: sendTo('socket', ({ event }) => {
+      const command: SocketCommand =
+        event.type === 'api.close'
+          ? { type: 'socket.close', code: event.code, reason: event.reason }
+          : { type: 'socket.close' };
+      return command;
+    }),
+    destroySocket: sendTo('socket', { type: 'socket.destroy' } satisfies SocketCommand),
+    recordPeerClose: assign({
+      received: ({ event }) =>
+        event.type === 'ws.close-received' || event.type === 'ws.closed'
+          ? { code: event.code, reason: event.reason }
+          : null,
+    }),
+    recordCloseSent: assign({ closeSent: true }),
+    recordError: assign({
+      error: ({ context, event }) => {
+        if (context.error) return context.error;
+        if (event.type === 'ws.handshake-failed' || event.type === 'ws.protocol-error') return event.error;
+        return null;
+      },
+    }),
+    failConnectTimeout: assign({
+      error: ({ context }) =>
+        deadlineError(
+          'ERR_CONNECT_TIMEOUT',
+          `the opening handshake did not complete within ${context.timeouts.connect} ms (connect deadline); it was aborted`,
+        ),
+    }),
+    failWriteDeadline: assign({
+      error: ({ context }) =>
+        deadlineError(
+          'ERR_WRITE_DEADLINE',
+          `our Close frame was not written within ${context.timeouts.write} ms (write deadline); the socket was destroyed`,
+        ),
+    }),
+    failReadDeadline: assign({
+      error: ({ context }) =>
+        deadlineError(
+          'ERR_READ_DEADLINE',
+          `the peer's Close frame did not arrive within ${context.timeouts.read} ms (read deadline); the socket was destroyed`,
+        ),
+    }),
+    failConnectionLost: assign({
+      error: () =>
+        new ConnectionError(
+          'ERR_SOCKET',
+          "the TCP connection ended before the peer's Close frame arrived (1006, RFC 6455 §7.1.5)",
+        ),
+    }),
+  },
+}).createMachine({
+  id: 'connection',
+  context: ({ input }) => ({
+    connectionId: input.connectionId ?? '',
+    timeouts: { ...DEFAULT_TIMEOUTS, ...input.timeouts },
+    initiator: null,
+    received: null,
+    closeSent: false,
+    error: null,
+  }),
+  // Invoked once, at the root, so state changes never restart the socket.
+  invoke: {
+    id: 'socket',
+    src: 'socket',
+    input: ({ context }) => ({ connectionId: context.connectionId, timeouts: context.timeouts }),
+  },
+  initial: 'idle',
+  output: ({ context }) => closeInfoOf(context),
+  states: {
+    idle: {
+      entry: { type: 'recordState', params: { to: 'idle' } },
+      on: {
+        'api.open': { target: 'connecting', actions: 'connectSocket' },
+        // Never opened: nothing to close on the wire.
+        'api.close': { target: 'closed', actions: { type: 'initiatedBy', params: { initiator: 'local' } } },
+        'api.terminate': {
+          target: 'closed',
+          actions: { type: 'initiatedBy', params: { initiator: 'local' } },
+        },
+      },
+    },
+
+    connecting: {
+      entry: { type: 'recordState', params: { to: 'connecting' } },
+      // RFC 6455 sets no deadline on the opening handshake; ours bounds it.
+      after: {
+        connect: {
+          target: 'closed',
+          actions: [
+            { type: 'initiatedBy', params: { initiator: 'local' } },
+            'failConnectTimeout',
+            'destroySocket',
+          ],
+        },
+      },
+      on: {
+        // RFC 6455 §4.1: the server's 101 answer was valid; _The WebSocket Connection is Established_.
+        'ws.open': { target: 'open' },
+        // RFC 6455 §4.1: a non-101 answer or an invalid one means _Fail the WebSocket Connection_.
+        'ws.handshake-failed': {
+          target: 'closed',
+          actions: [{ type: 'initiatedBy', params: { initiator: 'remote' } }, 'recordError'],
+        },
+        // The caller gave up: abort the handshake (open() rejects ERR_CONNECT_ABORTED; no 'error').
+        'api.close': {
+          target: 'closed',
+          actions: [{ type: 'initiatedBy', params: { initiator: 'local' } }, 'destroySocket'],
+        },
+        'api.terminate': {
+          target: 'closed',
+          actions: [{ type: 'initiatedBy', params: { initiator: 'local' } }, 'destroySocket'],
+        },
+      },
+    },
+
+    open: {
+      entry: { type: 'recordState', params: { to: 'open' } },
+      on: {
+        // RFC 6455 §7.1.2 _Start the WebSocket Closing Handshake_: our Close is queued behind the data
+        // already sent, and no data may follow it (§5.5.1).
+        'api.close': {
+          target: 'closing-sent',
+          actions: [{ type: 'initiatedBy', params: { initiator: 'local' } }, 'sendClose'],
+        },
+        // RFC 6455 §5.5.1: a Close received first MUST be answered with a Close (ws sends the echo by
+        // itself); §7.1.3 _The WebSocket Closing Handshake is Started_. We then pass through
+        // closing-sent (our echo under the write deadline) and draining (waiting for the server to end
+        // TCP, §7.1.1, under the read deadline), like a close we started.
+        'ws.close-received': {
+          target: 'closing-sent',
+          actions: [{ type: 'initiatedBy', params: { initiator: 'remote' } }, 'recordPeerClose', 'sendClose'],
+        },
+        // RFC 6455 §7.1.5: TCP ended with no Close frame: code 1006, a failure.
+        'ws.closed': {
+          target: 'closed',
+          actions: [{ type: 'initiatedBy', params: { initiator: 'remote' } }, 'failConnectionLost'],
+        },
+        // RFC 6455 §7.1.7 _Fail the WebSocket Connection_: ws has sent Close 1002 (or 1007/1009); we
+        // must not process anything more, including a responding Close, so the socket goes now.
+        'ws.protocol-error': {
+          target: 'closed',
+          actions: [{ type: 'initiatedBy', params: { initiator: 'local' } }, 'recordError', 'destroySocket'],
+        },
+        'api.terminate': {
+          target: 'closed',
+          actions: [{ type: 'initiatedBy', params: { initiator: 'local' } }, 'destroySocket'],
+        },
+      },
+    },
+
+    'closing-sent': {
+      entry: { type: 'recordState', params: { to: 'closing-sent' } },
+      after: {
+        // Our Close is stuck (the peer stopped reading): no handshake can complete.
+        write: { target: 'closed', actions: ['failWriteDeadline', 'destroySocket'] },
+      },
+      on: {
+        'ws.flushed': { target: 'draining', actions: 'recordCloseSent' },
+        // RFC 6455 §7.1.3: both sides closing at once; the peer's Close is kept for the outcome.
+        'ws.close-received': { actions: 'recordPeerClose' },
+        // TCP ended before our Close was out: 1006 unless the peer's Close had arrived.
+        'ws.closed': [
+          { guard: 'peerCloseReceived', target: 'closed' },
+          { target: 'closed', actions: 'failConnectionLost' },
+        ],
+        // RFC 6455 §7.1.7.
+        'ws.protocol-error': { target: 'closed', actions: ['recordError', 'destroySocket'] },
+        'api.terminate': { target: 'closed', actions: 'destroySocket' },
+      },
+    },
+
+    draining: {
+      entry: { type: 'recordState', params: { to: 'draining' } },
+      // Runs from entering draining; incoming data never extends it.
+      after: {
+        read: [
+          // RFC 6455 §7.1.1: the client MAY close TCP once it has sent and received a Close; the
+          // server just never ended TCP. Clean, no error.
+          { guard: 'peerCloseReceived', target: 'closed', actions: 'destroySocket' },
+          { target: 'closed', actions: ['failReadDeadline', 'destroySocket'] },
+        ],
+      },
+      on: {
+        // RFC 6455 §7.1.2: the peer's Close answers ours; ws ends its side of TCP and waits for the
+        // server to end its own (§7.1.1).
+        'ws.close-received': { actions: 'recordPeerClose' },
+        // RFC 6455 §7.1.4 _The WebSocket Connection is Closed_.
+        'ws.closed': [
+          { guard: 'peerCloseReceived', target: 'closed' },
+          { target: 'closed', actions: 'failConnectionLost' },
+        ],
+        // RFC 6455 §7.1.7.
+        'ws.protocol-error': { target: 'closed', actions: ['recordError', 'destroySocket'] },
+        'api.terminate': { target: 'closed', actions: 'destroySocket' },
+      },
+    },
+
+    closed: {
+      type: 'final',
+      entry: { type: 'recordState', params: { to: 'closed' } },
+    },
+  },
+});
+
+export type ConnectionMachine = typeof connectionMachine;
