@@ -32,7 +32,7 @@ export interface ConnectionEvents {
 
 export type ConnectionActor = Actor<typeof wsConnectionMachine>;
 
-type Listeners = { [K in keyof ConnectionEvents]?: ConnectionEvents[K][] };
+type Listeners = { [K in keyof ConnectionEvents]?: Array<ConnectionEvents[K]> };
 
 const NO_TRAIL: readonly AuditRecord[] = Object.freeze([]);
 
@@ -114,7 +114,7 @@ export class Connection {
    * The promise never causes an unhandled rejection if you do not await it.
    */
   open(): Promise<void> {
-    if (this.#opened) return this.#opened;
+    if (this.#info === null && this.#opened) return this.#opened;
     if (this.state !== 'idle') {
       return handled(
         Promise.reject(
@@ -165,13 +165,13 @@ export class Connection {
     } catch (error) {
       return handled(Promise.reject(error));
     }
-    this.actor.send({ type: 'api.close', code, reason });
+    if (this.actor.getSnapshot().status === 'active') this.actor.send({ type: 'api.close', code, reason });
     return this.#closed;
   }
 
   /** Ends the connection at once, no handshake (escalates a close in progress). Resolves with the CloseInfo. */
   terminate(): Promise<CloseInfo> {
-    this.actor.send({ type: 'api.terminate' });
+    if (this.actor.getSnapshot().status === 'active') this.actor.send({ type: 'api.terminate' });
     return this.#closed;
   }
 
@@ -188,7 +188,7 @@ export class Connection {
     }
     if (this.#listeners === null) this.#listeners = {};
     const list: ConnectionEvents[K][] = this.#listeners[event] ?? [];
-    this.#listeners[event] = list;
+    (this.#listeners as Record<K, ConnectionEvents[K][]>)[event] = list;
     list.push(listener);
     return () => {
       const index = list.indexOf(listener);
