@@ -27,18 +27,23 @@ describe('RFC 6455 §7.4 close codes', () => {
   ])('code %s sendable: %s', (code, sendable) => {
     expect(isSendableCloseCode(code)).toBe(sendable);
     if (sendable) expect(validateCloseStatus(code, '')).toEqual({ code, reason: '' });
-    else expect(() => validateCloseStatus(code, '')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_CLOSE_CODE' }));
+    else
+      expect(() => validateCloseStatus(code, '')).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_CLOSE_CODE' }),
+      );
   });
 
   it.each([['1000'], [null], [undefined], [{}]])('refuses a code that is not a number: %s', (code) => {
-    expect(() => validateCloseStatus(code, '')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_CLOSE_CODE' }));
+    expect(() => validateCloseStatus(code, '')).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_CLOSE_CODE' }),
+    );
   });
 });
 
 describe('RFC 6455 §5.5 close reason', () => {
   it('accepts 123 UTF-8 bytes', () => {
     expect(validateCloseStatus(1000, 'a'.repeat(123)).reason).toHaveLength(123);
-    expect(validateCloseStatus(1000, 'é'.repeat(61) + 'a').reason).toHaveLength(62); // 123 bytes
+    expect(validateCloseStatus(1000, `${'é'.repeat(61)}a`).reason).toHaveLength(62); // 123 bytes
   });
 
   it.each([
@@ -46,10 +51,14 @@ describe('RFC 6455 §5.5 close reason', () => {
     ['62 two-byte characters (124 bytes)', 'é'.repeat(62)],
     ['a lone surrogate', '\ud800'],
   ])('refuses %s', (_label, reason) => {
-    expect(() => validateCloseStatus(1000, reason)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_CLOSE_REASON' }));
+    expect(() => validateCloseStatus(1000, reason)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_CLOSE_REASON' }),
+    );
   });
 
   it('refuses a reason that is not a string', () => {
-    expect(() => validateCloseStatus(1000, 42)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_CLOSE_REASON' }));
+    expect(() => validateCloseStatus(1000, 42)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_CLOSE_REASON' }),
+    );
   });
 });

@@ -3,12 +3,14 @@
  * and a recording socket actor that only collects the commands the machine gives. Grouped by the
  * RFC 6455 process each rule comes from.
  */
-import { createActor, fromCallback, initialTransition, SimulatedClock, transition } from 'xstate';
+
 import { describe, expect, it } from 'vitest';
+import { createActor, fromCallback, initialTransition, SimulatedClock, transition } from 'xstate';
 import {
-  type ConnectionEvent,
   ConnectionError,
+  type ConnectionEvent,
   connectionMachine,
+  type SocketActorInput,
   type SocketCommand,
   type StateChangeEmitted,
 } from '../../machines/index.js';
@@ -19,7 +21,7 @@ const TIMEOUTS = { connect: 1000, write: 300, read: 700 };
 function start() {
   const commands: SocketCommand['type'][] = [];
   const closeCommands: SocketCommand[] = [];
-  const recorder = fromCallback<SocketCommand>(({ receive }) => {
+  const recorder = fromCallback<SocketCommand, SocketActorInput>(({ receive }) => {
     receive((command) => {
       commands.push(command.type);
       if (command.type === 'socket.close') closeCommands.push(command);
@@ -55,7 +57,12 @@ describe('initial state', () => {
   it('starts idle with no initiator, nothing received, nothing sent', () => {
     const [snapshot] = initialTransition(connectionMachine, { timeouts: TIMEOUTS });
     expect(snapshot.value).toBe('idle');
-    expect(snapshot.context).toMatchObject({ initiator: null, received: null, closeSent: false, error: null });
+    expect(snapshot.context).toMatchObject({
+      initiator: null,
+      received: null,
+      closeSent: false,
+      error: null,
+    });
     expect(snapshot.context.timeouts).toEqual(TIMEOUTS);
   });
 
@@ -84,7 +91,12 @@ describe('RFC 6455 §4.1 opening handshake', () => {
     const m = start();
     m.send({ type: 'api.open' }, { type: 'ws.open', protocol: 'chat' });
     expect(m.state()).toBe('open');
-    expect(m.emitted.at(-1)).toEqual({ type: 'lifecycle.state', to: 'open', event: 'ws.open', detail: { protocol: 'chat' } });
+    expect(m.emitted.at(-1)).toEqual({
+      type: 'lifecycle.state',
+      to: 'open',
+      event: 'ws.open',
+      detail: { protocol: 'chat' },
+    });
   });
 
   it('fails on a refused handshake, initiated by the remote side, keeping the error instance', () => {
@@ -119,12 +131,15 @@ describe('RFC 6455 §4.1 opening handshake', () => {
 });
 
 describe('never opened', () => {
-  it.each(['api.close', 'api.terminate'] as const)('goes from idle to closed on %s, touching no socket', (type) => {
-    const m = start();
-    m.send(type === 'api.close' ? { type, code: 1000, reason: '' } : { type });
-    expect(m.output()).toEqual({ code: 1006, reason: '', wasClean: false, initiator: 'local' });
-    expect(m.commands).toEqual([]);
-  });
+  it.each(['api.close', 'api.terminate'] as const)(
+    'goes from idle to closed on %s, touching no socket',
+    (type) => {
+      const m = start();
+      m.send(type === 'api.close' ? { type, code: 1000, reason: '' } : { type });
+      expect(m.output()).toEqual({ code: 1006, reason: '', wasClean: false, initiator: 'local' });
+      expect(m.commands).toEqual([]);
+    },
+  );
 });
 
 describe('RFC 6455 §7.1.2 start the closing handshake', () => {
@@ -152,7 +167,10 @@ describe('RFC 6455 §7.1.2 start the closing handshake', () => {
   it('reports 1005 from a Close without status as the code', () => {
     const m = opened();
     m.send({ type: 'api.close', code: 1000, reason: '' }, { type: 'ws.flushed' });
-    m.send({ type: 'ws.close-received', code: 1005, reason: '' }, { type: 'ws.closed', code: 1005, reason: '' });
+    m.send(
+      { type: 'ws.close-received', code: 1005, reason: '' },
+      { type: 'ws.closed', code: 1005, reason: '' },
+    );
     expect(m.output()).toMatchObject({ code: 1005, wasClean: true });
   });
 
@@ -193,7 +211,10 @@ describe('RFC 6455 §7.1.2 start the closing handshake', () => {
 
   it('keeps the peer’s Close that crosses ours (§7.1.3) while our Close is still queued', () => {
     const m = opened();
-    m.send({ type: 'api.close', code: 1000, reason: '' }, { type: 'ws.close-received', code: 1001, reason: 'x' });
+    m.send(
+      { type: 'api.close', code: 1000, reason: '' },
+      { type: 'ws.close-received', code: 1001, reason: 'x' },
+    );
     expect(m.state()).toBe('closing-sent');
     m.send({ type: 'ws.flushed' }, { type: 'ws.closed', code: 1001, reason: 'x' });
     expect(m.output()).toEqual({ code: 1001, reason: 'x', wasClean: true, initiator: 'local' });
@@ -201,7 +222,10 @@ describe('RFC 6455 §7.1.2 start the closing handshake', () => {
 
   it('ignores a repeated close: the first handshake goes on', () => {
     const m = opened();
-    m.send({ type: 'api.close', code: 4001, reason: 'first' }, { type: 'api.close', code: 4002, reason: 'second' });
+    m.send(
+      { type: 'api.close', code: 4001, reason: 'first' },
+      { type: 'api.close', code: 4002, reason: 'second' },
+    );
     m.send({ type: 'ws.flushed' }, { type: 'api.close', code: 4003, reason: 'third' });
     expect(m.closeCommands).toEqual([{ type: 'socket.close', code: 4001, reason: 'first' }]);
     expect(m.state()).toBe('draining');
@@ -218,18 +242,31 @@ describe('RFC 6455 §7.1.3 the peer starts the closing handshake', () => {
     expect(m.state()).toBe('draining');
     m.send({ type: 'ws.closed', code: 1001, reason: 'going away' });
     expect(m.output()).toEqual({ code: 1001, reason: 'going away', wasClean: true, initiator: 'remote' });
-    expect(m.emitted.map((e) => e.to)).toEqual(['idle', 'connecting', 'open', 'closing-sent', 'draining', 'closed']);
+    expect(m.emitted.map((e) => e.to)).toEqual([
+      'idle',
+      'connecting',
+      'open',
+      'closing-sent',
+      'draining',
+      'closed',
+    ]);
   });
 
   it('is not clean when TCP ends before our answer was written', () => {
     const m = opened();
-    m.send({ type: 'ws.close-received', code: 1001, reason: '' }, { type: 'ws.closed', code: 1001, reason: '' });
+    m.send(
+      { type: 'ws.close-received', code: 1001, reason: '' },
+      { type: 'ws.closed', code: 1001, reason: '' },
+    );
     expect(m.output()).toEqual({ code: 1001, reason: '', wasClean: false, initiator: 'remote' });
   });
 
   it('never changes the initiator once set', () => {
     const m = opened();
-    m.send({ type: 'api.close', code: 1000, reason: '' }, { type: 'ws.close-received', code: 1000, reason: '' });
+    m.send(
+      { type: 'api.close', code: 1000, reason: '' },
+      { type: 'ws.close-received', code: 1000, reason: '' },
+    );
     m.send({ type: 'ws.closed', code: 1000, reason: '' });
     expect(m.output()?.initiator).toBe('local');
   });
@@ -239,7 +276,11 @@ describe('RFC 6455 §7.1.5 abnormal closure (1006)', () => {
   it.each([
     ['open', [] as ConnectionEvent[], 'remote'],
     ['closing-sent', [{ type: 'api.close', code: 1000, reason: '' }] as ConnectionEvent[], 'local'],
-    ['draining', [{ type: 'api.close', code: 1000, reason: '' }, { type: 'ws.flushed' }] as ConnectionEvent[], 'local'],
+    [
+      'draining',
+      [{ type: 'api.close', code: 1000, reason: '' }, { type: 'ws.flushed' }] as ConnectionEvent[],
+      'local',
+    ],
   ])('TCP ending in %s without the peer’s Close is ERR_SOCKET', (_state, before, initiator) => {
     const m = opened();
     m.send(...before, { type: 'ws.closed', code: 1006, reason: '' });
@@ -252,7 +293,10 @@ describe('RFC 6455 §7.1.7 fail the WebSocket connection', () => {
   it.each([
     ['open', [] as ConnectionEvent[]],
     ['closing-sent', [{ type: 'api.close', code: 1000, reason: '' }] as ConnectionEvent[]],
-    ['draining', [{ type: 'api.close', code: 1000, reason: '' }, { type: 'ws.flushed' }] as ConnectionEvent[]],
+    [
+      'draining',
+      [{ type: 'api.close', code: 1000, reason: '' }, { type: 'ws.flushed' }] as ConnectionEvent[],
+    ],
   ])('a protocol error in %s closes at once with ERR_PROTOCOL, initiated locally', (_state, before) => {
     const m = opened();
     const error = failed('ERR_PROTOCOL');
@@ -266,7 +310,11 @@ describe('RFC 6455 §7.1.7 fail the WebSocket connection', () => {
 describe('terminate (close the connection, no handshake)', () => {
   it.each([
     ['open', [] as ConnectionEvent[], { code: 1006, wasClean: false }],
-    ['closing-sent', [{ type: 'api.close', code: 1000, reason: '' }] as ConnectionEvent[], { code: 1006, wasClean: false }],
+    [
+      'closing-sent',
+      [{ type: 'api.close', code: 1000, reason: '' }] as ConnectionEvent[],
+      { code: 1006, wasClean: false },
+    ],
     [
       'draining after the peer’s Close',
       [
@@ -294,7 +342,12 @@ describe('recorded state changes', () => {
       { type: 'lifecycle.state', to: 'idle', event: 'xstate.init' },
       { type: 'lifecycle.state', to: 'connecting', event: 'api.open' },
       { type: 'lifecycle.state', to: 'open', event: 'ws.open' },
-      { type: 'lifecycle.state', to: 'closing-sent', event: 'api.close', detail: { code: 4000, reason: 'done' } },
+      {
+        type: 'lifecycle.state',
+        to: 'closing-sent',
+        event: 'api.close',
+        detail: { code: 4000, reason: 'done' },
+      },
       { type: 'lifecycle.state', to: 'draining', event: 'ws.flushed' },
       {
         type: 'lifecycle.state',
@@ -307,7 +360,10 @@ describe('recorded state changes', () => {
 
   it('does not record a change that stays in the same top-level state', () => {
     const m = opened();
-    m.send({ type: 'api.close', code: 1000, reason: '' }, { type: 'ws.close-received', code: 1000, reason: '' });
+    m.send(
+      { type: 'api.close', code: 1000, reason: '' },
+      { type: 'ws.close-received', code: 1000, reason: '' },
+    );
     expect(m.emitted.map((e) => e.to)).toEqual(['idle', 'connecting', 'open', 'closing-sent']);
   });
 
@@ -315,7 +371,12 @@ describe('recorded state changes', () => {
     const m = start();
     const error = new ConnectionError('ERR_CONNECT_FAILED', 'HTTP 403', { status: 403 });
     m.send({ type: 'api.open' }, { type: 'ws.handshake-failed', error });
-    expect(m.emitted.at(-1)?.detail).toEqual({ code: 1006, reason: '', errorCode: 'ERR_CONNECT_FAILED', status: 403 });
+    expect(m.emitted.at(-1)?.detail).toEqual({
+      code: 1006,
+      reason: '',
+      errorCode: 'ERR_CONNECT_FAILED',
+      status: 403,
+    });
   });
 });
 

@@ -1,45 +1,12 @@
 /**
- * The intended transitions, written by hand once: a changed, added or removed edge in the machine fails
- * here, even though the model tests (generated from the machine) would move with it.
+ * The machine's graph against the intended transitions written by hand (intended-edges.ts): a changed,
+ * added or removed edge fails here, even though the model tests (generated from the machine) would
+ * move with it.
  */
 import { describe, expect, it } from 'vitest';
 import { connectionMachine, STATE_NAMES } from '../../machines/index.js';
 import { machineEdges } from './edges.js';
-
-const INTENDED = [
-  // idle
-  'idle --api.open--> connecting',
-  'idle --api.close--> closed',
-  'idle --api.terminate--> closed',
-  // connecting (RFC 6455 §4.1)
-  'connecting --ws.open--> open',
-  'connecting --ws.handshake-failed--> closed',
-  'connecting --xstate.after.connect--> closed',
-  'connecting --api.close--> closed',
-  'connecting --api.terminate--> closed',
-  // open
-  'open --api.close--> closing-sent', // §7.1.2
-  'open --ws.close-received--> closing-sent', // §5.5.1, §7.1.3
-  'open --ws.closed--> closed', // §7.1.5 (1006)
-  'open --ws.protocol-error--> closed', // §7.1.7
-  'open --api.terminate--> closed',
-  // closing-sent
-  'closing-sent --ws.flushed--> draining',
-  'closing-sent --xstate.after.write--> closed',
-  'closing-sent --ws.close-received--> (stays)', // §7.1.3, both sides closing
-  'closing-sent --ws.closed [peerCloseReceived]--> closed',
-  'closing-sent --ws.closed--> closed',
-  'closing-sent --ws.protocol-error--> closed',
-  'closing-sent --api.terminate--> closed',
-  // draining
-  'draining --ws.close-received--> (stays)', // §7.1.2
-  'draining --ws.closed [peerCloseReceived]--> closed', // §7.1.4
-  'draining --ws.closed--> closed',
-  'draining --xstate.after.read [peerCloseReceived]--> closed', // §7.1.1
-  'draining --xstate.after.read--> closed',
-  'draining --ws.protocol-error--> closed',
-  'draining --api.terminate--> closed',
-];
+import { INTENDED_EDGES as INTENDED } from './intended-edges.js';
 
 describe('the machine graph', () => {
   it('has exactly the six top-level states, closed final', () => {
