@@ -6,7 +6,7 @@ import type { InspectionEvent, Observer } from 'xstate';
 import { ConnectionError } from '../machines/connection-error.js';
 import { DEFAULT_TIMEOUTS, type Timeouts } from '../machines/types.js';
 import type { AuditRecord } from './audit.js';
-import { redactUrl } from './redact.js';
+import { type Redaction, type RedactOptions, redaction, redactUrl } from './redact.js';
 import { type ClientOptions, RESERVED_WS_OPTIONS } from './ws-actor.js';
 
 /** Options of {@link createConnection}. */
@@ -43,6 +43,15 @@ export interface ConnectionOptions {
    * @default true
    */
   trail?: boolean;
+  /**
+   * What stays visible when the URL or headers are shown (error messages, logs). URL userinfo and
+   * query values are always hidden, and so are the values of Authorization, Cookie and
+   * Proxy-Authorization; list query keys to keep visible and further headers to hide. The real URL and
+   * headers reach the ws actor only: never the machine's context, a record or an inspection event.
+   * @default { keepQuery: [], headers: [] }
+   * @example { keepQuery: ['room'], headers: ['X-Api-Key'] }
+   */
+  redact?: RedactOptions;
 }
 
 export interface ResolvedOptions {
@@ -54,9 +63,11 @@ export interface ResolvedOptions {
   audit: ((record: AuditRecord) => void) | undefined;
   inspect: ((event: InspectionEvent) => void) | Observer<InspectionEvent> | undefined;
   trail: boolean;
+  redact: Redaction;
 }
 
-const OPTION_KEYS = new Set(['protocols', 'timeouts', 'ws', 'audit', 'inspect', 'trail']);
+const OPTION_KEYS = new Set(['protocols', 'timeouts', 'ws', 'audit', 'inspect', 'trail', 'redact']);
+const REDACT_KEYS = new Set(['keepQuery', 'headers']);
 const TIMEOUT_KEYS = new Set(['connect', 'write', 'read']);
 /** Largest delay setTimeout honours; larger ones fire after 1 ms. */
 const MAX_TIMEOUT = 2 ** 31 - 1;
@@ -68,7 +79,7 @@ function invalid(message: string): ConnectionError {
 }
 
 /** Parses and checks a WebSocket URL; http(s) maps to ws(s) as in the WHATWG WebSocket. */
-export function parseUrl(input: unknown): { url: URL; safeUrl: string } {
+export function parseUrl(input: unknown, redact?: Redaction): { url: URL; safeUrl: string } {
   let url: URL;
   if (input instanceof URL) url = new URL(input.href);
   else if (typeof input === 'string') {
@@ -92,18 +103,20 @@ export function parseUrl(input: unknown): { url: URL; safeUrl: string } {
   if (url.hash) {
     throw new ConnectionError('ERR_INVALID_URL', 'url must not have a fragment (RFC 6455 §3)');
   }
-  return { url, safeUrl: redactUrl(url) };
+  return { url, safeUrl: redactUrl(url, redact) };
 }
 
 export function resolveOptions(rawUrl: unknown, options: unknown): ResolvedOptions {
-  const { url, safeUrl } = parseUrl(rawUrl);
   if (options === undefined) options = {};
+  const redact = isPlainObject(options) ? resolveRedact(options.redact) : redaction();
+  const { url, safeUrl } = parseUrl(rawUrl, redact);
   if (!isPlainObject(options)) throw invalid(`options must be an object, got ${typeName(options)}`);
   for (const key of Object.keys(options)) {
     if (!OPTION_KEYS.has(key)) throw invalid(`unknown option ${JSON.stringify(key)}`);
   }
   const o = options as Record<string, unknown>;
   return {
+    redact,
     url,
     safeUrl,
     protocols: resolveProtocols(o.protocols),
@@ -181,6 +194,20 @@ function resolveTrail(value: unknown): boolean {
   if (value === undefined) return true;
   if (typeof value !== 'boolean') throw invalid(`trail must be a boolean, got ${typeName(value)}`);
   return value;
+}
+
+function resolveRedact(value: unknown): Redaction {
+  if (value === undefined) return redaction();
+  if (!isPlainObject(value)) throw invalid(`redact must be an object, got ${typeName(value)}`);
+  for (const [key, list] of Object.entries(value)) {
+    if (!REDACT_KEYS.has(key))
+      throw invalid(`unknown redact option ${JSON.stringify(key)} (keepQuery, headers)`);
+    if (list === undefined) continue;
+    if (!Array.isArray(list) || !list.every((item) => typeof item === 'string' && item !== '')) {
+      throw invalid(`redact.${key} must be an array of non-empty strings, got ${typeName(list)}`);
+    }
+  }
+  return redaction(value as RedactOptions);
 }
 
 function optionalFunction(value: unknown, name: string): unknown {

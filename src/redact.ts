@@ -1,17 +1,99 @@
 /**
- * Keeps secrets out of trails, error messages and logs: URL userinfo and query values.
+ * Keeps secrets out of trails, error messages and logs: URL userinfo, query values and the values of
+ * credential headers. The real URL and headers go to the ws actor only; everything shown to people or
+ * stored goes through these functions first.
  */
 
-const MASK = '***';
+/** What replaces a hidden value. */
+export const MASK = '***';
 
-/** The URL with userinfo and every query value replaced by `***` (keys stay, so the shape is visible). */
-export function redactUrl(url: URL): string {
+/** Headers whose values are always hidden, whatever `redact.headers` says (lower case). */
+export const ALWAYS_HIDDEN_HEADERS: readonly string[] = Object.freeze([
+  'authorization',
+  'cookie',
+  'proxy-authorization',
+]);
+
+/** The `redact` option of `createConnection`. */
+export interface RedactOptions {
+  /**
+   * Query keys whose values stay visible (case-sensitive, as URL query keys are). Every other query
+   * value shows as `***`; keys always stay, so the URL's shape is visible.
+   * @default []
+   * @example { keepQuery: ['page', 'v'] }
+   */
+  keepQuery?: readonly string[];
+  /**
+   * Header names (case-insensitive) whose values are hidden in addition to Authorization, Cookie and
+   * Proxy-Authorization.
+   * @default []
+   * @example { headers: ['X-Api-Key'] }
+   */
+  headers?: readonly string[];
+}
+
+/** `RedactOptions`, checked and normalized. */
+export interface Redaction {
+  readonly keepQuery: ReadonlySet<string>;
+  /** Lower-case header names whose values are hidden, the always-hidden ones included. */
+  readonly hiddenHeaders: ReadonlySet<string>;
+}
+
+/** Builds a {@link Redaction}; the caller has checked the types. */
+export function redaction(options: RedactOptions = {}): Redaction {
+  return {
+    keepQuery: new Set(options.keepQuery ?? []),
+    hiddenHeaders: new Set([
+      ...ALWAYS_HIDDEN_HEADERS,
+      ...(options.headers ?? []).map((h) => h.toLowerCase()),
+    ]),
+  };
+}
+
+const DEFAULT_REDACTION = redaction();
+
+/**
+ * The URL with userinfo and every query value replaced by `***` (keys stay, so the shape is visible),
+ * except the values of the query keys `redact.keepQuery` lists.
+ *
+ * @example
+ * redactUrl(new URL('ws://u:pw@host/p?apikey=S&page=2'), { keepQuery: ['page'] });
+ * // 'ws://***:***@host/p?apikey=***&page=2'
+ */
+export function redactUrl(url: URL, redact: RedactOptions | Redaction = DEFAULT_REDACTION): string {
+  const { keepQuery } = toRedaction(redact);
   const copy = new URL(url.href);
   if (copy.username) copy.username = MASK;
   if (copy.password) copy.password = MASK;
   if (copy.search) {
-    const keys = [...copy.searchParams.keys()];
-    copy.search = keys.map((key) => `${encodeURIComponent(key)}=${MASK}`).join('&');
+    const parts: string[] = [];
+    for (const [key, value] of copy.searchParams) {
+      const shown = keepQuery.has(key) ? encodeURIComponent(value) : MASK;
+      parts.push(`${encodeURIComponent(key)}=${shown}`);
+    }
+    copy.search = parts.join('&');
   }
   return copy.href;
+}
+
+/**
+ * A copy of `headers` with the values of Authorization, Cookie, Proxy-Authorization and every header
+ * `redact.headers` names replaced by `***` (names compared case-insensitively).
+ */
+export function redactHeaders(
+  headers: Readonly<Record<string, string | readonly string[] | number | undefined>>,
+  redact: RedactOptions | Redaction = DEFAULT_REDACTION,
+): Record<string, string | string[] | number | undefined> {
+  const { hiddenHeaders } = toRedaction(redact);
+  const copy: Record<string, string | string[] | number | undefined> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) copy[name] = value;
+    else if (hiddenHeaders.has(name.toLowerCase())) copy[name] = MASK;
+    else copy[name] = Array.isArray(value) ? [...value] : (value as string | number);
+  }
+  return copy;
+}
+
+function toRedaction(redact: RedactOptions | Redaction): Redaction {
+  return redact.keepQuery instanceof Set ? (redact as Redaction) : redaction(redact as RedactOptions);
 }
