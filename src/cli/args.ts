@@ -1,0 +1,71 @@
+/**
+ * Command-line parsing on `node:util` `parseArgs` (strict): every bad flag or value becomes a
+ * {@link UsageError}, which main turns into a clear message and exit status 2.
+ */
+
+/** A mistake on the command line: printed with a pointer to `--help`, exit status 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+  constructor(
+    message: string,
+    /** The command whose `--help` to point at, if any. */
+    readonly command?: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Runs `parseArgs` (call it with `strict: true`); its errors become UsageErrors naming the command.
+ *
+ * @example
+ * const { values } = parsed('demo', () => parseArgs({ args, options, strict: true, allowPositionals: true }));
+ */
+export function parsed<T>(command: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    throw new UsageError((error as Error).message.split('\n')[0] ?? 'bad arguments', command);
+  }
+}
+
+/** A whole number of milliseconds, from 1 to 2^31−1; undefined stays undefined. */
+export function parseMs(flag: string, value: string | undefined, command: string): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(ms) || ms < 1 || ms > 2 ** 31 - 1) {
+    throw new UsageError(`--${flag} must be a whole number of milliseconds from 1 to 2147483647`, command);
+  }
+  return ms;
+}
+
+/** A whole number (close codes); undefined stays undefined. */
+export function parseInteger(flag: string, value: string | undefined, command: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) throw new UsageError(`--${flag} must be a whole number`, command);
+  return Number(value);
+}
+
+/** RFC 7230 token: the syntax of a header name. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/**
+ * `--header "Name: value"` (repeatable) → a headers object. Messages name the header, never its value:
+ * values are often credentials.
+ */
+export function parseHeaders(values: string[] | undefined, command: string): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [index, raw] of (values ?? []).entries()) {
+    const colon = raw.indexOf(':');
+    const name = colon === -1 ? '' : raw.slice(0, colon).trim();
+    if (!TOKEN.test(name)) {
+      throw new UsageError(`--header #${index + 1} must look like "Name: value" (value not shown)`, command);
+    }
+    const value = raw.slice(colon + 1).trim();
+    if (/[\r\n\0]/.test(value)) {
+      throw new UsageError(`--header ${name}: the value has a line break or NUL (value not shown)`, command);
+    }
+    headers[name] = value;
+  }
+  return headers;
+}
