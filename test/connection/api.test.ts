@@ -2,7 +2,13 @@
  * The public API against real sockets on 127.0.0.1: a plain ws echo server and the fault peers.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type CloseInfo, type Connection, ConnectionError, createConnection } from '../../src/index.js';
+import {
+  type ClientOptions,
+  type CloseInfo,
+  type Connection,
+  ConnectionError,
+  createConnection,
+} from '../../src/index.js';
 import { type Peer, refusedUrl, startPeer } from '../../src/testing/index.js';
 import { type EchoServer, expectNoLeaks, liveHandles, startEchoServer, waitFor } from '../helpers.js';
 
@@ -76,7 +82,14 @@ describe('open', () => {
     expect([...(received[2] as Uint8Array)]).toEqual([4, 5]);
     const info = await conn.close(4000, 'done');
     expect(info).toEqual({ code: 4000, reason: 'done', wasClean: true, initiator: 'local' });
-    expect(conn.trail.map((r) => r.to)).toEqual(['idle', 'connecting', 'open', 'closing-sent', 'draining', 'closed']);
+    expect(conn.trail.map((r) => r.to)).toEqual([
+      'idle',
+      'connecting',
+      'open',
+      'closing-sent',
+      'draining',
+      'closed',
+    ]);
   });
 
   it('returns the same promise when repeated', async () => {
@@ -138,8 +151,11 @@ describe('open fails', () => {
     const lookup = (_host: string, _options: unknown, callback: (error: Error) => void) => {
       callback(Object.assign(new Error('getaddrinfo ENOTFOUND nowhere.invalid'), { code: 'ENOTFOUND' }));
     };
-    const conn = connect('ws://nowhere.invalid:9/', { ws: { lookup: lookup as never } });
-    await expect(conn.open()).rejects.toMatchObject({ code: 'ERR_CONNECT_FAILED', message: expect.stringMatching(/ENOTFOUND/) });
+    const conn = connect('ws://nowhere.invalid:9/', { ws: { lookup } as unknown as ClientOptions });
+    await expect(conn.open()).rejects.toMatchObject({
+      code: 'ERR_CONNECT_FAILED',
+      message: expect.stringMatching(/ENOTFOUND/),
+    });
   });
 
   it('ERR_CONNECT_TIMEOUT when the server never answers the upgrade, within the deadline + 250 ms', async () => {
@@ -152,18 +168,21 @@ describe('open fails', () => {
     await clientGone(p);
   });
 
-  it.each(['close', 'terminate'] as const)('%s while connecting aborts: open() rejects ERR_CONNECT_ABORTED, no error event', async (verb) => {
-    const p = await peer({ mode: 'no-upgrade' });
-    const conn = connect(p.url);
-    const seen = observe(conn);
-    const opening = conn.open();
-    await p.nextConnection();
-    const info = await conn[verb]();
-    await expect(opening).rejects.toMatchObject({ code: 'ERR_CONNECT_ABORTED' });
-    expect(info).toEqual({ code: 1006, reason: '', wasClean: false, initiator: 'local' });
-    expect(seen.errors).toEqual([]);
-    await clientGone(p);
-  });
+  it.each(['close', 'terminate'] as const)(
+    '%s while connecting aborts: open() rejects ERR_CONNECT_ABORTED, no error event',
+    async (verb) => {
+      const p = await peer({ mode: 'no-upgrade' });
+      const conn = connect(p.url);
+      const seen = observe(conn);
+      const opening = conn.open();
+      await p.nextConnection();
+      const info = await conn[verb]();
+      await expect(opening).rejects.toMatchObject({ code: 'ERR_CONNECT_ABORTED' });
+      expect(info).toEqual({ code: 1006, reason: '', wasClean: false, initiator: 'local' });
+      expect(seen.errors).toEqual([]);
+      await clientGone(p);
+    },
+  );
 
   it('an open() nobody awaits never causes an unhandled rejection', async () => {
     const unhandled: unknown[] = [];
@@ -234,13 +253,16 @@ describe('close', () => {
     await first;
   });
 
-  it.each(['close', 'terminate'] as const)('%s on an idle connection resolves 1006, local, with no error', async (verb) => {
-    const conn = connect(echo.url);
-    const seen = observe(conn);
-    expect(await conn[verb]()).toEqual({ code: 1006, reason: '', wasClean: false, initiator: 'local' });
-    expect(seen.errors).toEqual([]);
-    expect(seen.closes).toHaveLength(1);
-  });
+  it.each(['close', 'terminate'] as const)(
+    '%s on an idle connection resolves 1006, local, with no error',
+    async (verb) => {
+      const conn = connect(echo.url);
+      const seen = observe(conn);
+      expect(await conn[verb]()).toEqual({ code: 1006, reason: '', wasClean: false, initiator: 'local' });
+      expect(seen.errors).toEqual([]);
+      expect(seen.closes).toHaveLength(1);
+    },
+  );
 
   it('after closed, close() and terminate() resolve the same CloseInfo', async () => {
     const conn = connect(echo.url);
@@ -348,10 +370,13 @@ describe('one failure, one report', () => {
 describe('send', () => {
   it.each([
     ['idle', async (_c: Connection) => {}],
-    ['closed', async (c: Connection) => {
-      await c.open();
-      await c.close();
-    }],
+    [
+      'closed',
+      async (c: Connection) => {
+        await c.open();
+        await c.close();
+      },
+    ],
   ])('throws ERR_INVALID_STATE while %s', async (_state, prepare) => {
     const conn = connect(echo.url);
     await prepare(conn);
