@@ -1,18 +1,13 @@
 /**
  * ws-lifecycle: a WebSocket connection's whole life as an explicit, inspectable XState v5 machine.
+ *
+ * The whole API: `createConnection` and its types, the pure machine (also at `ws-lifecycle/machine`),
+ * the audit trail (`jsonlAudit`, `createAuditChain`, `verifyTrail`, `verifyTrailFile`) and redaction.
+ * Fault peers for your own tests are at `ws-lifecycle/testing`.
  */
 export * from '../machines/index.js';
 export type { AuditRecord } from './audit.js';
-export {
-  AUDIT_SCHEMA_VERSION,
-  type AuditChain,
-  canonicalJson,
-  createAuditChain,
-  HASHED_FIELDS,
-  hashRecord,
-  type JsonlAuditRecord,
-  toJsonlRecord,
-} from './audit-chain.js';
+export { type AuditChain, createAuditChain, type JsonlAuditRecord } from './audit-chain.js';
 export {
   type Connection,
   type ConnectionActor,
@@ -29,16 +24,12 @@ export {
   jsonlAudit,
 } from './jsonl-audit.js';
 export type { ConnectionOptions } from './options.js';
-export { ALWAYS_HIDDEN_HEADERS, MASK, type RedactOptions, redactHeaders, redactUrl } from './redact.js';
+export { type RedactOptions, redactUrl } from './redact.js';
 export {
   readTrailFile,
-  readTrailFileLines,
   type TrailFileError,
-  TrailFileSyntaxError,
   type TrailFileVerification,
-  type TrailLine,
   verifyTrailFile,
-  verifyTrailLines,
 } from './trail-file.js';
 export {
   type TrailError,

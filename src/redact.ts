@@ -97,3 +97,20 @@ export function redactHeaders(
 function toRedaction(redact: RedactOptions | Redaction): Redaction {
   return redact.keepQuery instanceof Set ? (redact as Redaction) : redaction(redact as RedactOptions);
 }
+
+const ABSOLUTE_URL = /\b[a-z][a-z0-9+.-]*:\/\/[^\s'"<>]+/gi;
+
+/**
+ * A lower-level error message made safe to show: absolute URLs in it are redacted, and ws's
+ * `Invalid URL: <Location>` (a redirect target the server chose) is not quoted at all.
+ */
+export function redactMessage(message: string): string {
+  if (message.startsWith('Invalid URL')) return 'the server redirected to an invalid URL';
+  return message.replace(ABSOLUTE_URL, (match) => {
+    try {
+      return redactUrl(new URL(match));
+    } catch {
+      return MASK;
+    }
+  });
+}

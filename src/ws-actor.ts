@@ -14,6 +14,7 @@ import { fromCallback } from 'xstate';
 import { ConnectionError } from '../machines/connection-error.js';
 import { connectionMachine } from '../machines/connection-machine.js';
 import type { ConnectionEvent, SocketActorInput, SocketCommand } from '../machines/types.js';
+import { redactMessage } from './redact.js';
 
 export type { ClientOptions };
 
@@ -160,12 +161,16 @@ function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
 function onError(this: WebSocket, error: Error & { code?: string }): void {
   const session = sessionOf(this);
   if (!session.opened) {
+    const safe = redactMessage(error.message);
     session.sendBack({
       type: 'ws.handshake-failed',
       error: new ConnectionError(
         'ERR_CONNECT_FAILED',
-        `could not connect to ${session.link.safeUrl}: ${error.message}`,
-        { cause: error },
+        `could not connect to ${session.link.safeUrl}: ${safe}`,
+        {
+          // The cause keeps the raw message: only when it holds nothing to hide.
+          cause: safe === error.message ? error : undefined,
+        },
       ),
     });
     return;
