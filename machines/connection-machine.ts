@@ -153,8 +153,8 @@ export const connectionMachine = setup({
 }).createMachine({
   id: 'connection',
   context: ({ input }) => ({
-    connectionId: input.connectionId ?? '',
-    timeouts: { ...DEFAULT_TIMEOUTS, ...input.timeouts },
+    connectionId: input?.connectionId ?? '',
+    timeouts: { ...DEFAULT_TIMEOUTS, ...input?.timeouts },
     initiator: null,
     received: null,
     closeSent: false,

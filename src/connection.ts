@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { type Actor, createActor } from 'xstate';
+import { type Actor, type AnyActorRef, createActor, fromCallback } from 'xstate';
 import { validateCloseStatus } from '../machines/close-codes.js';
 import { ConnectionError } from '../machines/connection-error.js';
 import type { CloseInfo, StateChangeEmitted, StateName } from '../machines/types.js';
@@ -58,36 +58,44 @@ export class Connection {
   #opened: Promise<void> | null = null;
   #openSettle: { resolve: () => void; reject: (error: ConnectionError) => void } | null = null;
   #info: CloseInfo | null = null;
+  #started = false;
   readonly #closed: Promise<CloseInfo>;
   #resolveClosed!: (info: CloseInfo) => void;
 
   /** @internal Use {@link createConnection}. */
   constructor(url: string | URL, options: ConnectionOptions = {}) {
     const resolved = resolveOptions(url, options);
-    this.id = randomUUID();
+    this.id = nextConnectionId();
     this.#trail = resolved.trail ? [] : null;
     this.#audit = resolved.audit;
     this.#closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
     });
-    this.#link = new SocketLink(
-      resolved.url.href,
-      resolved.safeUrl,
-      resolved.protocols,
-      resolved.ws,
-      (data) => this.#emit('message', data),
+    this.#link = new SocketLink(resolved.url, resolved.safeUrl, resolved.protocols, resolved.ws, (data) =>
+      this.#emit('message', data),
     );
-    provideLink(this.id, this.#link);
     const input = { connectionId: this.id, timeouts: resolved.timeouts };
+    // Connections share one long-lived actor system (a root actor creates its own, ~2 KB each). One
+    // with an inspector is its own root: XState inspects whole systems.
     this.actor = createActor(
       wsConnectionMachine,
-      resolved.inspect ? { input, inspect: resolved.inspect } : { input },
+      resolved.inspect ? { input, inspect: resolved.inspect } : { input, parent: sharedHost() },
     );
     this.actor.on('lifecycle.state', (change) => this.#record(change));
     this.actor.subscribe({
       complete: () => this.#settle(this.actor.getSnapshot().output as CloseInfo),
       error: (error) => this.#settle(internalFailure(error)),
     });
+  }
+
+  /**
+   * Starts the actor on first use (open, close, terminate): until then the connection holds nothing in
+   * the shared system, so one created and dropped unused is simply collected.
+   */
+  #start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    provideLink(this.id, this.#link);
     this.actor.start();
   }
 
@@ -97,7 +105,7 @@ export class Connection {
     return (typeof value === 'string' ? value : Object.keys(value)[0]) as StateName;
   }
 
-  /** Every state change so far (empty with `trail: false`). */
+  /** Every state change so far, from the `idle` record written on first use (empty with `trail: false`). */
   get trail(): readonly AuditRecord[] {
     return this.#trail ?? NO_TRAIL;
   }
@@ -127,6 +135,7 @@ export class Connection {
         this.#openSettle = { resolve, reject };
       }),
     );
+    this.#start();
     this.actor.send({ type: 'api.open' });
     return this.#opened;
   }
@@ -165,12 +174,14 @@ export class Connection {
     } catch (error) {
       return handled(Promise.reject(error));
     }
+    this.#start();
     if (this.actor.getSnapshot().status === 'active') this.actor.send({ type: 'api.close', code, reason });
     return this.#closed;
   }
 
   /** Ends the connection at once, no handshake (escalates a close in progress). Resolves with the CloseInfo. */
   terminate(): Promise<CloseInfo> {
+    this.#start();
     if (this.actor.getSnapshot().status === 'active') this.actor.send({ type: 'api.terminate' });
     return this.#closed;
   }
@@ -215,7 +226,10 @@ export class Connection {
     const seq = this.#seq++;
     const from = this.#from;
     this.#from = change.to;
-    if (change.to === 'open') this.#openSettle?.resolve();
+    if (change.to === 'open' && this.#openSettle) {
+      this.#openSettle.resolve();
+      this.#openSettle = null;
+    }
     if (!this.#trail && !this.#audit && !this.#listeners?.state?.length) return;
     const record: AuditRecord = {
       seq,
@@ -257,6 +271,22 @@ export class Connection {
     }
     this.#resolveClosed(info);
   }
+}
+
+let host: AnyActorRef | null = null;
+
+/** The parent of every connection without an inspector: an actor that ignores what it is sent. */
+function sharedHost(): AnyActorRef {
+  host ??= createActor(fromCallback(noop), { id: 'ws-lifecycle' }).start();
+  return host;
+}
+
+/** Unique across processes (a random process prefix) and cheap per connection (a counter). */
+const PROCESS_PREFIX = randomUUID();
+let connectionCounter = 0;
+function nextConnectionId(): string {
+  connectionCounter += 1;
+  return `${PROCESS_PREFIX}-${connectionCounter.toString(36)}`;
 }
 
 const EVENT_NAMES = { message: 1, state: 1, close: 1, error: 1 };

@@ -6,7 +6,7 @@ import type { InspectionEvent, Observer } from 'xstate';
 import { ConnectionError } from '../machines/connection-error.js';
 import { DEFAULT_TIMEOUTS, type Timeouts } from '../machines/types.js';
 import type { AuditRecord } from './audit.js';
-import { type Redaction, type RedactOptions, redaction, redactUrl } from './redact.js';
+import { DEFAULT_REDACTION, type Redaction, type RedactOptions, redaction, redactUrl } from './redact.js';
 import { type ClientOptions, RESERVED_WS_OPTIONS } from './ws-actor.js';
 
 /** Options of {@link createConnection}. */
@@ -108,7 +108,7 @@ export function parseUrl(input: unknown, redact?: Redaction): { url: URL; safeUr
 
 export function resolveOptions(rawUrl: unknown, options: unknown): ResolvedOptions {
   if (options === undefined) options = {};
-  const redact = isPlainObject(options) ? resolveRedact(options.redact) : redaction();
+  const redact = isPlainObject(options) ? resolveRedact(options.redact) : DEFAULT_REDACTION;
   const { url, safeUrl } = parseUrl(rawUrl, redact);
   if (!isPlainObject(options)) throw invalid(`options must be an object, got ${typeName(options)}`);
   for (const key of Object.keys(options)) {
@@ -197,7 +197,7 @@ function resolveTrail(value: unknown): boolean {
 }
 
 function resolveRedact(value: unknown): Redaction {
-  if (value === undefined) return redaction();
+  if (value === undefined) return DEFAULT_REDACTION;
   if (!isPlainObject(value)) throw invalid(`redact must be an object, got ${typeName(value)}`);
   for (const [key, list] of Object.entries(value)) {
     if (!REDACT_KEYS.has(key))

@@ -50,7 +50,8 @@ export function redaction(options: RedactOptions = {}): Redaction {
   };
 }
 
-const DEFAULT_REDACTION = redaction();
+/** Nothing kept visible beyond the defaults; shared, so a connection without `redact` builds nothing. */
+export const DEFAULT_REDACTION: Redaction = redaction();
 
 /**
  * The URL with userinfo and every query value replaced by `***` (keys stay, so the shape is visible),
@@ -61,6 +62,7 @@ const DEFAULT_REDACTION = redaction();
  * // 'ws://***:***@host/p?apikey=***&page=2'
  */
 export function redactUrl(url: URL, redact: RedactOptions | Redaction = DEFAULT_REDACTION): string {
+  if (!url.username && !url.password && !url.search) return url.href;
   const { keepQuery } = toRedaction(redact);
   const copy = new URL(url.href);
   if (copy.username) copy.username = MASK;

@@ -30,7 +30,7 @@ export class SocketLink {
   ws: WebSocket | null = null;
 
   constructor(
-    readonly url: string,
+    readonly url: URL,
     /** The URL with credentials and query values redacted, for error messages. */
     readonly safeUrl: string,
     readonly protocols: string[] | undefined,

@@ -1,6 +1,8 @@
 /**
  * The public API against real sockets on 127.0.0.1: a plain ws echo server and the fault peers.
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   type ClientOptions,
@@ -407,7 +409,35 @@ describe('send', () => {
   );
 });
 
+/** A real `gc()`, from V8 (vitest runs workers without --expose-gc). */
+function forceGc(): () => void {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+}
+
 describe('resources', () => {
+  it('lets go of connections once closed, and of ones created and never used', async () => {
+    const gc = forceGc();
+    const refs: WeakRef<Connection>[] = [];
+    for (let i = 0; i < 20; i++) refs.push(new WeakRef(createConnection(echo.url, { trail: false })));
+    // In a function of its own: a suspended async frame may keep its last local alive.
+    const closedOne = async () => {
+      const conn = createConnection(echo.url);
+      await conn.open();
+      await conn.close();
+      return new WeakRef(conn);
+    };
+    for (let i = 0; i < 20; i++) refs.push(await closedOne());
+    await waitFor(
+      () => {
+        gc();
+        return refs.every((ref) => ref.deref() === undefined);
+      },
+      3000,
+      'every connection to be collected',
+    );
+  });
+
   it('leaks no timer or socket over 100 connect/close cycles', async () => {
     const baseline = liveHandles();
     for (let i = 0; i < 100; i++) {
