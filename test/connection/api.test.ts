@@ -160,6 +160,28 @@ describe('open fails', () => {
     });
   });
 
+  it('ERR_CONNECT_FAILED on a bad handshake answer (wrong Sec-WebSocket-Accept, RFC 6455 §4.1)', async () => {
+    const p = await peer({ mode: 'no-upgrade' });
+    const conn = connect(p.url);
+    const opening = conn.open();
+    const pc = await p.nextConnection();
+    await waitFor(() => pc.request !== null, 1000, 'the upgrade request');
+    const answer = [
+      'HTTP/1.1 101 Switching Protocols',
+      'Upgrade: websocket',
+      'Connection: Upgrade',
+      'Sec-WebSocket-Accept: AAAAAAAAAAAAAAAAAAAAAAAAAAA=',
+      '',
+      '',
+    ].join('\r\n');
+    pc.sendRaw(new TextEncoder().encode(answer));
+    await expect(opening).rejects.toMatchObject({
+      code: 'ERR_CONNECT_FAILED',
+      message: expect.stringMatching(/Sec-WebSocket-Accept/),
+    });
+    expect((await conn.closed).initiator).toBe('remote');
+  });
+
   it('ERR_CONNECT_TIMEOUT when the server never answers the upgrade, within the deadline + 250 ms', async () => {
     const p = await peer({ mode: 'no-upgrade' });
     const conn = connect(p.url, { timeouts: { ...FAST, connect: 200 } });
@@ -246,6 +268,25 @@ describe('close', () => {
     expect(p.connections[0]?.closeFrame).toEqual({ code: 4002, reason: 'one' });
     expect(await conn.close()).toBe(info);
   });
+
+  it.each([
+    [1005, '', 'ERR_INVALID_CLOSE_CODE'],
+    [999, '', 'ERR_INVALID_CLOSE_CODE'],
+    [1000, 'x'.repeat(124), 'ERR_INVALID_CLOSE_REASON'],
+  ])(
+    'refuses close(%s, …) before anything is sent, leaving the connection open',
+    async (code, reason, error) => {
+      const p = await peer({ mode: 'echo' });
+      const conn = connect(p.url);
+      await conn.open();
+      await expect(conn.close(code, reason)).rejects.toMatchObject({ code: error });
+      expect(conn.state).toBe('open');
+      conn.send('still open');
+      await p.connections[0]?.whenMessages(1);
+      expect(p.connections[0]?.closeFrame).toBeNull();
+      expect((await conn.close(4000, 'now')).code).toBe(4000);
+    },
+  );
 
   it('validates the arguments of a repeated close before sharing the handshake', async () => {
     const conn = connect(echo.url);
