@@ -62,3 +62,35 @@ describe('RFC 6455 §5.5 close reason', () => {
     );
   });
 });
+
+describe('what a refused close status says', () => {
+  it.each([
+    [1005, '1005'],
+    ['1000', 'a string ("1000")'],
+    ['a long string of forty characters, cut', 'a string ("a long string of for")'],
+    [null, 'null'],
+    [undefined, 'undefined'],
+    [{}, 'object'],
+  ])('names the code it got (%j) as: %s', (code, described) => {
+    expect(() => validateCloseStatus(code, '')).toThrow(
+      `close code ${described} cannot be sent: use 1000–1003, 1007–1014 or 3000–4999 (RFC 6455 §7.4)`,
+    );
+  });
+
+  it('names the type of a reason that is not a string', () => {
+    expect(() => validateCloseStatus(1000, 42)).toThrow('close reason must be a string, got 42');
+    expect(() => validateCloseStatus(1000, null)).toThrow('close reason must be a string, got null');
+  });
+
+  it('gives the size of a reason that is too long, and the limit', () => {
+    expect(() => validateCloseStatus(1000, 'é'.repeat(62))).toThrow(
+      'close reason is 124 UTF-8 bytes; at most 123 fit in a Close frame (RFC 6455 §5.5)',
+    );
+  });
+
+  it('says why a lone surrogate is refused', () => {
+    expect(() => validateCloseStatus(1000, 'a\udc00')).toThrow(
+      'close reason has a lone surrogate: it is not valid UTF-8',
+    );
+  });
+});

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectNoLeaks, liveHandles } from '../helpers.js';
 import { machineEdges } from '../machines/edges.js';
 import { INTENDED_EDGES } from '../machines/intended-edges.js';
+import { watchIntervals } from '../ws-actor/intervals.js';
 import { drive, type Outcome } from './executor.js';
 import { coveringPaths, describePath, edgesOf, type Path } from './paths.js';
 
@@ -41,7 +42,15 @@ function run(index: number): Promise<Outcome> {
 
 async function runChecked(path: Path, index: number): Promise<Outcome> {
   const baseline = liveHandles();
-  const result = await drive(path, index);
+  const intervals = watchIntervals();
+  let result: Outcome;
+  let intervalsLeft: NodeJS.Timeout[];
+  try {
+    result = await drive(path, index);
+  } finally {
+    intervalsLeft = intervals.running();
+    intervals.restore();
+  }
   const label = describePath(path);
   for (const edge of result.takenEdges) taken.add(edge);
 
@@ -74,6 +83,8 @@ async function runChecked(path: Path, index: number): Promise<Outcome> {
   // Teardown: our side of TCP is gone and nothing is left running.
   expect(result.clientGone, `${label}: socket gone`).toBe(true);
   await expectNoLeaks(baseline);
+  // The handle count above does not show an interval left running (the actor's flush poll): this does.
+  expect(intervalsLeft, `${label}: intervals left running`).toEqual([]);
   return result;
 }
 

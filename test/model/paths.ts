@@ -7,7 +7,10 @@
  */
 import { type AnyMachineSnapshot, type SnapshotFrom, transition } from 'xstate';
 import { getShortestPaths, type StatePath } from 'xstate/graph';
-import { ConnectionError, type ConnectionEvent, type ConnectionMachine } from '../../machines/index.js';
+// Not from machines/index.js: that loads the machine, which model.test.ts imports inside a hook so that a
+// machine failing to load fails the tests (docs/testing.md); connection-error.ts is not mutated.
+import { ConnectionError } from '../../machines/connection-error.js';
+import type { ConnectionEvent, ConnectionMachine } from '../../machines/index.js';
 import { edgeKey } from '../machines/edges.js';
 
 export type Snapshot = SnapshotFrom<ConnectionMachine>;

@@ -1,0 +1,53 @@
+/**
+ * The tests Stryker runs against each mutant of machines/connection-machine.ts, machines/close-codes.ts
+ * and src/ws-actor.ts (stryker.config.mjs, docs/testing.md): every test that exercises them, and nothing
+ * else (CLI, audit and docs tests would only slow each run). Otherwise the usual config.
+ */
+
+import { defineConfig } from 'vitest/config';
+import type { TestSpecification } from 'vitest/node';
+import { BaseSequencer } from 'vitest/node';
+import base from './vitest.config.js';
+
+/**
+ * The load check first: with bail at 1, a file that fails to load ends the run before any other test, so
+ * it must be one whose tests fail (test/ws-actor/load.test.ts). Then cheapest first: a mutant that a pure
+ * test kills (most of them) costs no socket test.
+ */
+const ORDER = [
+  'test/ws-actor/load.test.ts',
+  'test/machines/transitions.test.ts',
+  'test/machines/connection-machine.test.ts',
+  'test/machines/',
+  'test/ws-actor/',
+  'test/ws-internals',
+  'test/connection/',
+  'test/model/',
+];
+
+class CheapestFirst extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const rank = (spec: TestSpecification) => {
+      const index = ORDER.findIndex((prefix) => spec.moduleId.includes(`/${prefix}`));
+      return index === -1 ? ORDER.length : index;
+    };
+    return [...files].sort((a, b) => rank(a) - rank(b) || a.moduleId.localeCompare(b.moduleId));
+  }
+}
+
+export default defineConfig({
+  ...base,
+  test: {
+    ...base.test,
+    include: [
+      'test/machines/**/*.test.ts',
+      'test/ws-actor/**/*.test.ts',
+      'test/ws-internals.test.ts',
+      'test/connection/**/*.test.ts',
+      'test/model/**/*.test.ts',
+    ],
+    // It reads the source text, which Stryker has instrumented; no mutant adds an import or a clock.
+    exclude: [...(base.test?.exclude ?? []), 'test/machines/purity.test.ts'],
+    sequence: { ...base.test?.sequence, sequencer: CheapestFirst },
+  },
+});
