@@ -1,8 +1,8 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { setImmediate as tick } from 'node:timers/promises';
 import { writeHeapSnapshot } from 'node:v8';
-import type { BenchConnection, ClientKind } from '../kinds/types.js';
+import type { ClientKind } from '../kinds/types.js';
+import { collectGarbage, openHeld } from './held.js';
 
 /**
  * Profiling aid, not a measurement: what one open connection holds, by (node type, constructor name).
@@ -10,26 +10,8 @@ import type { BenchConnection, ClientKind } from '../kinds/types.js';
  * the connections' (snapshot ids are stable within a process). Self sizes, so the sum is what they retain.
  */
 export async function heapDiff(kind: ClientKind, url: string, options: { count: number; top: number }) {
-  const gc = globalThis.gc;
-  if (!gc) throw new Error('needs --expose-gc');
-  const collect = async () => {
-    for (let i = 0; i < 4; i++) {
-      gc();
-      await tick();
-    }
-  };
-  const noop = () => {};
-  const open = async (n: number) => {
-    const conns: BenchConnection[] = [];
-    for (let i = 0; i < n; i += 100) {
-      const batch = Array.from({ length: Math.min(100, n - i) }, () => kind.connect(url));
-      for (const conn of await Promise.all(batch)) {
-        conn.onMessage(noop);
-        conns.push(conn);
-      }
-    }
-    return conns;
-  };
+  const collect = collectGarbage;
+  const open = (n: number) => openHeld(kind, url, n, 100);
   for (const conn of await open(50)) await conn.close();
   await collect();
   const before = writeHeapSnapshot(`${tmpdir()}/bench-${process.pid}-before.heapsnapshot`);

@@ -1,5 +1,5 @@
-import { setImmediate as tick } from 'node:timers/promises';
 import type { BenchConnection, ClientKind } from '../kinds/types.js';
+import { collectGarbage, openHeld } from './held.js';
 
 export interface MemoryOptions {
   warmup: number;
@@ -9,26 +9,8 @@ export interface MemoryOptions {
 
 /** M4: `count` open connections held in this process, measured after full collections. */
 export async function measureMemory(kind: ClientKind, url: string, options: MemoryOptions) {
-  const gc = globalThis.gc;
-  if (!gc) throw new Error('M4 needs --expose-gc');
-  const collect = async () => {
-    for (let i = 0; i < 4; i++) {
-      gc();
-      await tick();
-    }
-  };
-  const noop = () => {};
-  const open = async (n: number) => {
-    const conns: BenchConnection[] = [];
-    for (let i = 0; i < n; i += options.batch) {
-      const batch = Array.from({ length: Math.min(options.batch, n - i) }, () => kind.connect(url));
-      for (const conn of await Promise.all(batch)) {
-        conn.onMessage(noop);
-        conns.push(conn);
-      }
-    }
-    return conns;
-  };
+  const collect = collectGarbage;
+  const open = (n: number) => openHeld(kind, url, n, options.batch);
   const closeAll = async (conns: BenchConnection[]) => {
     for (let i = 0; i < conns.length; i += options.batch) {
       await Promise.all(conns.slice(i, i + options.batch).map((conn) => conn.close()));
