@@ -107,19 +107,18 @@ export const connectionMachine = setup({
       return command;
     }),
     destroySocket: sendTo('socket', { type: 'socket.destroy' } satisfies SocketCommand),
+    /** Only on `ws.close-received`: the peer's Close frame, kept for the outcome. */
     recordPeerClose: assign({
-      received: ({ event }) =>
-        event.type === 'ws.close-received' || event.type === 'ws.closed'
-          ? { code: event.code, reason: event.reason }
-          : null,
+      received: ({ context, event }) =>
+        event.type === 'ws.close-received' ? { code: event.code, reason: event.reason } : context.received,
     }),
     recordCloseSent: assign({ closeSent: true }),
+    /** Only on `ws.handshake-failed` / `ws.protocol-error`, which both end the connection. */
     recordError: assign({
-      error: ({ context, event }) => {
-        if (context.error) return context.error;
-        if (event.type === 'ws.handshake-failed' || event.type === 'ws.protocol-error') return event.error;
-        return null;
-      },
+      error: ({ context, event }) =>
+        event.type === 'ws.handshake-failed' || event.type === 'ws.protocol-error'
+          ? event.error
+          : context.error,
     }),
     failConnectTimeout: assign({
       error: ({ context }) =>

@@ -63,7 +63,6 @@ export interface ResolvedOptions {
   audit: ((record: AuditRecord) => void) | undefined;
   inspect: ((event: InspectionEvent) => void) | Observer<InspectionEvent> | undefined;
   trail: boolean;
-  redact: Redaction;
 }
 
 const OPTION_KEYS = new Set(['protocols', 'timeouts', 'ws', 'audit', 'inspect', 'trail', 'redact']);
@@ -116,7 +115,6 @@ export function resolveOptions(rawUrl: unknown, options: unknown): ResolvedOptio
   }
   const o = options as Record<string, unknown>;
   return {
-    redact,
     url,
     safeUrl,
     protocols: resolveProtocols(o.protocols),
