@@ -7,7 +7,7 @@ export default {
   // the model tests import the machine inside a hook, where vitest's related-file search does not look.
   vitest: { configFile: 'vitest.stryker.config.ts', related: false },
   coverageAnalysis: 'perTest',
-  mutate: ['machines/connection-machine.ts', 'machines/close-codes.ts', 'src/ws-actor.ts'],
+  mutate: ['machines/connection-machine.ts', 'machines/close-codes.ts', 'src/transports/ws-client.ts'],
   // TypeScript 7 has no compiler API: Stryker's tsconfig rewriting would crash, and skips a missing file.
   tsconfigFile: 'stryker.tsconfig.does-not-exist.json',
   // No typescript-checker either (it needs the compiler API): type-invalid mutants run and are counted.

@@ -1,6 +1,6 @@
 /**
  * The tests Stryker runs against each mutant of machines/connection-machine.ts, machines/close-codes.ts
- * and src/ws-actor.ts (stryker.config.mjs, docs/testing.md): every test that exercises them, and nothing
+ * and src/transports/ws-client.ts (stryker.config.mjs, docs/testing.md): every test that exercises them, and nothing
  * else (CLI, audit and docs tests would only slow each run). Otherwise the usual config.
  */
 
@@ -11,15 +11,15 @@ import base from './vitest.config.js';
 
 /**
  * The load check first: with bail at 1, a file that fails to load ends the run before any other test, so
- * it must be one whose tests fail (test/ws-actor/load.test.ts). Then cheapest first: a mutant that a pure
+ * it must be one whose tests fail (test/transports/load.test.ts). Then cheapest first: a mutant that a pure
  * test kills (most of them) costs no socket test.
  */
 const ORDER = [
-  'test/ws-actor/load.test.ts',
+  'test/transports/load.test.ts',
   'test/machines/transitions.test.ts',
   'test/machines/connection-machine.test.ts',
   'test/machines/',
-  'test/ws-actor/',
+  'test/transports/',
   'test/ws-internals',
   'test/connection/',
   'test/model/',
@@ -41,7 +41,7 @@ export default defineConfig({
     ...base.test,
     include: [
       'test/machines/**/*.test.ts',
-      'test/ws-actor/**/*.test.ts',
+      'test/transports/**/*.test.ts',
       'test/ws-internals.test.ts',
       'test/connection/**/*.test.ts',
       'test/model/**/*.test.ts',

@@ -8,9 +8,9 @@ import { type Actor, type AnyActorRef, createActor, fromCallback } from 'xstate'
 import { validateCloseStatus } from '../machines/close-codes.js';
 import { ConnectionError } from '../machines/connection-error.js';
 import type { CloseInfo, StateChangeEmitted, StateName } from '../machines/types.js';
-import type { AuditRecord } from './audit.js';
+import type { AuditRecord } from './audit/audit.js';
 import { type ConnectionOptions, resolveOptions } from './options.js';
-import { provideLink, SocketLink, wsConnectionMachine } from './ws-actor.js';
+import { provideLink, SocketLink, wsConnectionMachine } from './transports/ws-client.js';
 
 /** A data message: text as a string, binary as bytes. */
 export type MessageData = string | Uint8Array;

@@ -6,8 +6,28 @@
  * Fault peers for your own tests are at `ws-lifecycle/testing`.
  */
 export * from '../machines/index.js';
-export type { AuditRecord } from './audit.js';
-export { type AuditChain, createAuditChain, type JsonlAuditRecord } from './audit-chain.js';
+export type { AuditRecord } from './audit/audit.js';
+export { type AuditChain, createAuditChain, type JsonlAuditRecord } from './audit/audit-chain.js';
+export {
+  AuditError,
+  type AuditErrorCode,
+  type JsonlAuditOptions,
+  type JsonlAuditSink,
+  jsonlAudit,
+} from './audit/jsonl-audit.js';
+export {
+  readTrailFile,
+  type TrailFileError,
+  type TrailFileVerification,
+  verifyTrailFile,
+} from './audit/trail-file.js';
+export {
+  type TrailError,
+  type TrailRecord,
+  type TrailVerification,
+  type VerifyTrailOptions,
+  verifyTrail,
+} from './audit/verify-trail.js';
 export {
   type Connection,
   type ConnectionActor,
@@ -16,26 +36,6 @@ export {
   type MessageData,
   type SendData,
 } from './connection.js';
-export {
-  AuditError,
-  type AuditErrorCode,
-  type JsonlAuditOptions,
-  type JsonlAuditSink,
-  jsonlAudit,
-} from './jsonl-audit.js';
 export type { ConnectionOptions } from './options.js';
 export { type RedactOptions, redactUrl } from './redact.js';
-export {
-  readTrailFile,
-  type TrailFileError,
-  type TrailFileVerification,
-  verifyTrailFile,
-} from './trail-file.js';
-export {
-  type TrailError,
-  type TrailRecord,
-  type TrailVerification,
-  type VerifyTrailOptions,
-  verifyTrail,
-} from './verify-trail.js';
-export type { ClientOptions } from './ws-actor.js';
+export type { ClientOptions } from './transports/ws-client.js';

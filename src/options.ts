@@ -5,9 +5,9 @@
 import type { InspectionEvent, Observer } from 'xstate';
 import { ConnectionError } from '../machines/connection-error.js';
 import { DEFAULT_TIMEOUTS, type Timeouts } from '../machines/types.js';
-import type { AuditRecord } from './audit.js';
+import type { AuditRecord } from './audit/audit.js';
 import { DEFAULT_REDACTION, type Redaction, type RedactOptions, redaction, redactUrl } from './redact.js';
-import { type ClientOptions, RESERVED_WS_OPTIONS } from './ws-actor.js';
+import { type ClientOptions, RESERVED_WS_OPTIONS } from './transports/ws-client.js';
 
 /** Options of {@link createConnection}. */
 export interface ConnectionOptions {

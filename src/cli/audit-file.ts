@@ -3,7 +3,7 @@
  * `jsonlAudit`. The file is opened up front so a bad path is a usage error, not a lost trail.
  */
 import { closeSync, openSync } from 'node:fs';
-import { type AuditError, type JsonlAuditSink, jsonlAudit } from '../jsonl-audit.js';
+import { type AuditError, type JsonlAuditSink, jsonlAudit } from '../audit/jsonl-audit.js';
 import { UsageError } from './args.js';
 
 export function openAuditFile(path: string, onError: (error: AuditError) => void): JsonlAuditSink {

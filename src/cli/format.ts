@@ -3,7 +3,7 @@
  * stream is a terminal and NO_COLOR is unset (https://no-color.org); plain ANSI, no dependency.
  */
 import type { CloseInfo, TransitionDetail } from '../../machines/types.js';
-import type { AuditRecord } from '../audit.js';
+import type { AuditRecord } from '../audit/audit.js';
 
 const CODES = {
   bold: [1, 22],

@@ -4,7 +4,7 @@
  * and stderr stays quiet.
  */
 import type { CloseInfo } from '../../machines/types.js';
-import type { AuditRecord } from '../audit.js';
+import type { AuditRecord } from '../audit/audit.js';
 import type { MessageData } from '../connection.js';
 import {
   binarySummary,

@@ -3,7 +3,7 @@
  * `jsonlAudit`: exit 0 when valid, 1 with the first bad record and why.
  */
 import { parseArgs } from 'node:util';
-import { type TrailFileVerification, verifyTrailFile } from '../trail-file.js';
+import { type TrailFileVerification, verifyTrailFile } from '../audit/trail-file.js';
 import { parsed, UsageError } from './args.js';
 import { EXIT } from './exit-codes.js';
 import { painter, useColour } from './format.js';

@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AuditRecord } from '../../src/audit.js';
-import { canonicalJson } from '../../src/audit-chain.js';
-import { type AuditError, jsonlAudit } from '../../src/jsonl-audit.js';
-import { verifyTrail } from '../../src/verify-trail.js';
+import type { AuditRecord } from '../../src/audit/audit.js';
+import { canonicalJson } from '../../src/audit/audit-chain.js';
+import { type AuditError, jsonlAudit } from '../../src/audit/jsonl-audit.js';
+import { verifyTrail } from '../../src/audit/verify-trail.js';
 import { bounded, runScenario } from './scenarios.js';
 
 let dir: string;

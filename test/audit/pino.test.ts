@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAuditChain } from '../../src/audit-chain.js';
-import { verifyTrailFile } from '../../src/trail-file.js';
-import { verifyTrail } from '../../src/verify-trail.js';
+import { createAuditChain } from '../../src/audit/audit-chain.js';
+import { verifyTrailFile } from '../../src/audit/trail-file.js';
+import { verifyTrail } from '../../src/audit/verify-trail.js';
 import { runScenario } from './scenarios.js';
 
 let dir: string;

@@ -6,7 +6,7 @@
 import type { AddressInfo } from 'node:net';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { CloseInfo } from '../../machines/types.js';
-import type { AuditRecord } from '../../src/audit.js';
+import type { AuditRecord } from '../../src/audit/audit.js';
 import { type Connection, createConnection } from '../../src/connection.js';
 import type { ConnectionOptions } from '../../src/options.js';
 import { refusedUrl, startPeer } from '../../src/testing/index.js';

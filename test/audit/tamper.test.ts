@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STATE_NAMES } from '../../machines/types.js';
-import { hashRecord } from '../../src/audit-chain.js';
-import { jsonlAudit } from '../../src/jsonl-audit.js';
-import { verifyTrailFile } from '../../src/trail-file.js';
+import { hashRecord } from '../../src/audit/audit-chain.js';
+import { jsonlAudit } from '../../src/audit/jsonl-audit.js';
+import { verifyTrailFile } from '../../src/audit/trail-file.js';
 import { runScenario } from './scenarios.js';
 
 let dir: string;

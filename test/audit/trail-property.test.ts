@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AuditRecord } from '../../src/audit.js';
-import { jsonlAudit } from '../../src/jsonl-audit.js';
-import { readTrailFile, verifyTrailFile } from '../../src/trail-file.js';
-import { verifyTrail } from '../../src/verify-trail.js';
+import type { AuditRecord } from '../../src/audit/audit.js';
+import { jsonlAudit } from '../../src/audit/jsonl-audit.js';
+import { readTrailFile, verifyTrailFile } from '../../src/audit/trail-file.js';
+import { verifyTrail } from '../../src/audit/verify-trail.js';
 import { scenario } from './arbitraries.js';
 import { runScenario } from './scenarios.js';
 

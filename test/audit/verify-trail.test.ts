@@ -3,9 +3,9 @@
  * seq it names. Base trails come from real connections; each case changes one thing.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { AuditRecord } from '../../src/audit.js';
-import { createAuditChain } from '../../src/audit-chain.js';
-import { verifyTrail } from '../../src/verify-trail.js';
+import type { AuditRecord } from '../../src/audit/audit.js';
+import { createAuditChain } from '../../src/audit/audit-chain.js';
+import { verifyTrail } from '../../src/audit/verify-trail.js';
 import { runScenario } from './scenarios.js';
 
 /** idle → connecting → open → closing-sent (api.close 4000) → draining → closed. */

@@ -6,8 +6,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
+import { jsonlAudit } from '../../src/audit/jsonl-audit.js';
 import { createConnection } from '../../src/connection.js';
-import { jsonlAudit } from '../../src/jsonl-audit.js';
 import { startPeer } from '../../src/testing/index.js';
 import { cli, ensureBuilt, killAll } from './helpers.js';
 

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectNoLeaks, liveHandles } from '../helpers.js';
 import { machineEdges } from '../machines/edges.js';
 import { INTENDED_EDGES } from '../machines/intended-edges.js';
-import { watchIntervals } from '../ws-actor/intervals.js';
+import { watchIntervals } from '../transports/intervals.js';
 import { drive, type Outcome } from './executor.js';
 import { coveringPaths, describePath, edgesOf, type Path } from './paths.js';
 

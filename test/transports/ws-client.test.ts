@@ -18,12 +18,12 @@ import { type Peer, type PeerConnection, type StartPeerOptions, startPeer } from
 import { waitFor } from '../helpers.js';
 import { watchIntervals } from './intervals.js';
 
-type WsActorModule = typeof import('../../src/ws-actor.js');
+type WsActorModule = typeof import('../../src/transports/ws-client.js');
 
 // Imported inside a hook: a module that fails to load fails these tests (docs/testing.md).
 let wsActor: WsActorModule;
 beforeAll(async () => {
-  wsActor = await import('../../src/ws-actor.js');
+  wsActor = await import('../../src/transports/ws-client.js');
 });
 
 /** Long enough that no deadline fires unless a test shortens it. */

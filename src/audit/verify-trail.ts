@@ -3,16 +3,16 @@
  * that it is whole, in order, unaltered (when hash-chained) and possible.
  */
 import { initialTransition, transition } from 'xstate';
-import { isSendableCloseCode, MAX_CLOSE_REASON_BYTES } from '../machines/close-codes.js';
-import { ConnectionError } from '../machines/connection-error.js';
-import { connectionMachine } from '../machines/connection-machine.js';
+import { isSendableCloseCode, MAX_CLOSE_REASON_BYTES } from '../../machines/close-codes.js';
+import { ConnectionError } from '../../machines/connection-error.js';
+import { connectionMachine } from '../../machines/connection-machine.js';
 import {
   type ConnectionEvent,
   STATE_NAMES,
   type StateChangeEmitted,
   type StateName,
   type TransitionDetail,
-} from '../machines/types.js';
+} from '../../machines/types.js';
 import type { AuditRecord } from './audit.js';
 import { AUDIT_SCHEMA_VERSION, canonicalJson, hashRecord, type JsonlAuditRecord } from './audit-chain.js';
 

@@ -3,7 +3,7 @@
  * connection over canonical JSON. docs/audit.md defines the schema and exactly what is hashed.
  */
 import { createHash } from 'node:crypto';
-import type { StateName, TransitionDetail } from '../machines/types.js';
+import type { StateName, TransitionDetail } from '../../machines/types.js';
 import type { AuditRecord } from './audit.js';
 
 /** The schema version this library writes. */

@@ -11,10 +11,10 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import WebSocket, { type ClientOptions } from 'ws';
 import { fromCallback } from 'xstate';
-import { ConnectionError } from '../machines/connection-error.js';
-import { connectionMachine } from '../machines/connection-machine.js';
-import type { ConnectionEvent, SocketActorInput, SocketCommand } from '../machines/types.js';
-import { redactMessage } from './redact.js';
+import { ConnectionError } from '../../machines/connection-error.js';
+import { connectionMachine } from '../../machines/connection-machine.js';
+import type { ConnectionEvent, SocketActorInput, SocketCommand } from '../../machines/types.js';
+import { redactMessage } from '../redact.js';
 
 export type { ClientOptions };
 

@@ -1,7 +1,7 @@
 /**
  * The audit trail: one record per top-level state change, built from what the machine emits.
  */
-import type { StateName, TransitionDetail } from '../machines/types.js';
+import type { StateName, TransitionDetail } from '../../machines/types.js';
 
 /** One top-level state change. Later versions only add fields. */
 export interface AuditRecord {

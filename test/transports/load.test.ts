@@ -16,7 +16,7 @@ describe('the lifecycle modules load', () => {
   });
 
   it('src/ws-actor.ts: the same machine with the ws actor as its socket', async () => {
-    const { wsConnectionMachine, wsSocketActor } = await import('../../src/ws-actor.js');
+    const { wsConnectionMachine, wsSocketActor } = await import('../../src/transports/ws-client.js');
     const { connectionMachine } = await import('../../machines/connection-machine.js');
     expect(wsConnectionMachine.implementations.actors.socket).toBe(wsSocketActor);
     expect(Object.keys(wsConnectionMachine.root.states)).toEqual(Object.keys(connectionMachine.root.states));

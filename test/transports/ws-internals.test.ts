@@ -4,8 +4,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import type { ConnectionEvent } from '../machines/index.js';
-import { type Peer, type PeerConnection, startPeer } from '../src/testing/index.js';
+import type { ConnectionEvent } from '../../machines/index.js';
+import { type Peer, type PeerConnection, startPeer } from '../../src/testing/index.js';
 import {
   failCloseCode,
   offPeerClose,
@@ -13,8 +13,8 @@ import {
   receiverOf,
   Session,
   type SocketLink,
-} from '../src/ws-actor.js';
-import { waitFor } from './helpers.js';
+} from '../../src/transports/ws-client.js';
+import { waitFor } from '../helpers.js';
 
 const peers: Peer[] = [];
 const sockets: WebSocket[] = [];
