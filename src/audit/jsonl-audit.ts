@@ -48,9 +48,12 @@ export interface JsonlAuditOptions {
    */
   closeTimeoutMs?: number;
   /**
-   * Called once, asynchronously, with the first failure. Without it the failure is reported once as a
-   * process warning (`process.emitWarning`, code `WS_LIFECYCLE_AUDIT`). Either way it is kept in `sink.error`.
-   * @default process.emitWarning
+   * Called once, asynchronously, with the first failure. Without it the AuditError itself is emitted
+   * once as a process warning (`process.emitWarning(error)`): its name `AuditError` is the warning's
+   * type and its code (`ERR_AUDIT_WRITE`, …) the warning's code, so Node prints
+   * `(node:PID) [ERR_AUDIT_WRITE] AuditError: …` and `node --disable-warning=AuditError` silences it.
+   * Either way it is kept in `sink.error`.
+   * @default (error) => process.emitWarning(error)
    */
   onError?: (error: AuditError) => void;
 }
@@ -77,8 +80,9 @@ export interface JsonlAuditSink {
 const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
 const DEFAULT_CLOSE_TIMEOUT_MS = 5000;
 
+/** Node takes an Error's own `name` and `code` for the warning (it ignores options given with one). */
 function reportWarning(error: AuditError): void {
-  process.emitWarning(error, { code: 'WS_LIFECYCLE_AUDIT' });
+  process.emitWarning(error);
 }
 
 /**

@@ -235,12 +235,13 @@ describe('failures: reported once, never thrown into the connection', () => {
     expect(audit.dropped).toBe(2);
   }, 5000);
 
-  it('without onError, one process warning', async () => {
+  it('without onError, one process warning: the AuditError itself, with the code docs/audit.md names', async () => {
     const warnings: Error[] = [];
     const onWarning = (warning: Error) => warnings.push(warning);
     process.on('warning', onWarning);
+    let audit: ReturnType<typeof jsonlAudit> | undefined;
     try {
-      const audit = jsonlAudit(join(dir, 'missing', 'x.jsonl'));
+      audit = jsonlAudit(join(dir, 'missing', 'x.jsonl'));
       audit(record(0));
       audit(record(1));
       await audit.close();
@@ -248,9 +249,16 @@ describe('failures: reported once, never thrown into the connection', () => {
     } finally {
       process.off('warning', onWarning);
     }
+    // What Node prints is `[<warning.code>] <warning.name>: <message>`.
     expect(warnings.map((w) => [w.name, (w as Error & { code?: string }).code])).toEqual([
       ['AuditError', 'ERR_AUDIT_WRITE'],
     ]);
+    expect(warnings[0]).toBe(audit?.error);
+    // The doc shows the same name and code, and how to silence them (it once named another code).
+    const doc = await readFile(new URL('../../docs/audit.md', import.meta.url), 'utf8');
+    expect(doc).toContain('[ERR_AUDIT_WRITE] AuditError: audit trail write failed');
+    expect(doc).toContain('--disable-warning=AuditError');
+    expect(doc).not.toMatch(/WS_LIFECYCLE_AUDIT/);
   }, 5000);
 
   it('refuses nonsense limits at creation', () => {
