@@ -204,6 +204,16 @@ export type FrameEvent =
   /** The reader must _Fail the WebSocket Connection_ (§7.1.7) with this close code; it reads nothing more. */
   | { type: 'fail'; code: number; reason: string };
 
+/** One frame as it came off the wire, before reassembly (§5.2): what {@link FrameReaderOptions.onFrame} sees. */
+export interface FrameInfo {
+  /** The frame's opcode ({@link Opcode}): 0x0 for a continuation, 0x9 for a Ping, … */
+  opcode: number;
+  /** The FIN bit: false for every fragment of a message but the last (§5.4). */
+  fin: boolean;
+  /** Payload length in bytes. */
+  length: number;
+}
+
 /** Options for {@link FrameReader}. */
 export interface FrameReaderOptions {
   /**
@@ -217,6 +227,12 @@ export interface FrameReaderOptions {
    * @default true
    */
   requireMask?: boolean;
+  /**
+   * Called for every frame read whole, data and control frames alike, fragments one by one, before
+   * the event it completes; not for a frame the reader fails on, nor for anything after a Close.
+   * @default undefined
+   */
+  onFrame?: (frame: FrameInfo) => void;
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
@@ -229,6 +245,7 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 export class FrameReader {
   private readonly maxMessageBytes: number;
   private readonly requireMask: boolean;
+  private readonly onFrame: ((frame: FrameInfo) => void) | undefined;
   private chunks: Buffer[] = [];
   private buffered = 0;
   /** Opcode and fragments of the data message in progress (§5.4). */
@@ -240,6 +257,7 @@ export class FrameReader {
   constructor(options: FrameReaderOptions = {}) {
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.requireMask = options.requireMask ?? true;
+    this.onFrame = options.onFrame;
   }
 
   /** Feeds bytes; returns the events they complete, in order. */
@@ -354,6 +372,7 @@ export class FrameReader {
       const k = header.subarray(headerLength - 4);
       for (let i = 0; i < length; i++) payload[i] = (raw[i] ?? 0) ^ (k[i & 3] ?? 0);
     } else payload.set(raw);
+    this.onFrame?.({ opcode, fin, length });
 
     switch (opcode) {
       case Opcode.ping:

@@ -14,6 +14,7 @@ import {
   DEFAULT_MAX_MESSAGE_BYTES,
   encodeClosePayload,
   encodeFrame,
+  type FrameInfo,
   FrameReader,
   headerValue,
   isSendableCloseCode,
@@ -33,6 +34,17 @@ export type PeerMode =
   | 'manual'
   /** Upgrade, then never answer anything: no Pong, no Close reply, no TCP close. */
   | 'silent'
+  /**
+   * Upgrade, then stay connected and answer nothing at all, Pings included (no Pong, no data, no Close
+   * reply, no TCP close, not even after the client's FIN), while still reading, so TCP never backs up:
+   * what a keepalive must notice. The kernel still ACKs, so this is a dead peer, not a dead link.
+   */
+  | 'no-pong'
+  /**
+   * An application-level heartbeat server: answers each text message `{"type":"ping"}` with
+   * `{"type":"pong"}` (the first `heartbeatReplies` of them), echoes any other message, answers Close like `echo`.
+   */
+  | 'json-heartbeat'
   /** Accept TCP and read the request head, never answer the upgrade. */
   | 'no-upgrade'
   /** Answer the upgrade with an HTTP error status (option `status`), then end TCP. */
@@ -52,6 +64,8 @@ const MODES: readonly PeerMode[] = [
   'echo',
   'manual',
   'silent',
+  'no-pong',
+  'json-heartbeat',
   'no-upgrade',
   'http-error',
   'stop-reading',
@@ -64,6 +78,7 @@ const MODES: readonly PeerMode[] = [
 /** Modes that complete the close handshake and fail the connection on a protocol error by themselves. */
 const ANSWERS_CLOSE: ReadonlySet<PeerMode> = new Set([
   'echo',
+  'json-heartbeat',
   'close-first',
   'invalid-frame',
   'data-after-close',
@@ -128,11 +143,44 @@ export interface StartPeerOptions {
    */
   maxRecordedMessages?: number;
   /**
-   * Answer Pings with Pongs (§5.5.2). `'silent'` mode never answers, whatever this says.
+   * Answer Pings with Pongs (§5.5.2). `'silent'` and `'no-pong'` never answer, whatever this says.
    * @default true
    */
   autoPong?: boolean;
+  /**
+   * Pings answered per connection (with `autoPong`); later ones are recorded, never answered: a peer
+   * that stops answering after `n` keepalives. `undefined` answers every one.
+   * @default undefined
+   */
+  pongReplies?: number;
+  /**
+   * Heartbeats (`{"type":"ping"}`) answered per connection in `'json-heartbeat'` mode; later ones are
+   * recorded, never answered: a peer that stops answering after `n`. `undefined` answers every one.
+   * @default undefined
+   */
+  heartbeatReplies?: number;
 }
+
+/** Frame kinds, named as in {@link Opcode}. */
+export type FrameKind = keyof typeof Opcode;
+
+/** One frame as the peer received it: every frame, control frames and each fragment included. */
+export interface PeerFrame {
+  /** The opcode's name (`'ping'`, `'text'`, `'continuation'`, …). */
+  kind: FrameKind;
+  /** The opcode as on the wire. */
+  opcode: number;
+  /** FIN bit (§5.4). */
+  fin: boolean;
+  /** Payload length in bytes. */
+  length: number;
+  /** When it was read whole, in ms since the peer accepted the TCP connection. */
+  elapsedMs: number;
+}
+
+/** The text message `'json-heartbeat'` answers, and its answer. */
+export const HEARTBEAT_PING = '{"type":"ping"}';
+export const HEARTBEAT_PONG = '{"type":"pong"}';
 
 /** A data message as the peer received it. */
 export interface PeerMessage {
@@ -178,6 +226,16 @@ export interface PeerConnection {
   readonly pings: readonly Uint8Array[];
   /** Payloads of the Pongs received from the client (the first `maxRecordedMessages`). */
   readonly pongs: readonly Uint8Array[];
+  /** Pongs the peer sent in answer to Pings. */
+  readonly pongsSent: number;
+  /** Every frame received whole, in order, with its opcode (the first `maxRecordedMessages`). */
+  readonly frames: readonly PeerFrame[];
+  /** Frames received per kind, including those not recorded, e.g. `frameCounts.ping`. */
+  readonly frameCounts: Readonly<Record<FrameKind, number>>;
+  /** Text messages that are JSON objects with `"type": "ping"` (counted in every mode). */
+  readonly heartbeats: number;
+  /** Heartbeats the peer answered with `{"type":"pong"}` (`'json-heartbeat'` mode). */
+  readonly heartbeatsAnswered: number;
   /** The client ended its side of TCP (FIN seen). */
   readonly clientEnded: boolean;
   /** The peer's socket emitted 'close'. */
@@ -190,6 +248,10 @@ export interface PeerConnection {
   whenCloseFrame(timeoutMs?: number): Promise<CloseStatus>;
   /** Resolves once the peer's socket emitted 'close'; rejects after `timeoutMs` (default 2000). */
   whenTcpClosed(timeoutMs?: number): Promise<void>;
+  /** Resolves once `n` frames of `kind` arrived (e.g. `whenFrames('ping', 3)`); rejects if TCP closes first or after `timeoutMs` (default 2000). */
+  whenFrames(kind: FrameKind, n: number, timeoutMs?: number): Promise<void>;
+  /** Resolves once `n` heartbeats (`{"type":"ping"}`) arrived; rejects if TCP closes first or after `timeoutMs` (default 2000). */
+  whenHeartbeats(n: number, timeoutMs?: number): Promise<void>;
   /** Sends a text message. Throws before the upgrade; a no-op once the socket cannot be written. */
   sendText(s: string): void;
   /** Sends a binary message. Throws before the upgrade; a no-op once the socket cannot be written. */
@@ -301,6 +363,8 @@ interface ResolvedOptions {
   maxMessageBytes: number;
   maxRecordedMessages: number;
   autoPong: boolean;
+  pongReplies: number;
+  heartbeatReplies: number;
 }
 
 function resolveOptions(options: StartPeerOptions): ResolvedOptions {
@@ -327,8 +391,31 @@ function resolveOptions(options: StartPeerOptions): ResolvedOptions {
     maxConnections: count('maxConnections', options.maxConnections, 64, 1),
     maxMessageBytes: count('maxMessageBytes', options.maxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES, 0),
     maxRecordedMessages: count('maxRecordedMessages', options.maxRecordedMessages, 10_000, 0),
-    autoPong: (options.autoPong ?? true) && mode !== 'silent',
+    autoPong: (options.autoPong ?? true) && mode !== 'silent' && mode !== 'no-pong',
+    pongReplies:
+      options.pongReplies === undefined
+        ? Number.POSITIVE_INFINITY
+        : count('pongReplies', options.pongReplies, 0, 0),
+    heartbeatReplies:
+      options.heartbeatReplies === undefined
+        ? Number.POSITIVE_INFINITY
+        : count('heartbeatReplies', options.heartbeatReplies, 0, 0),
   };
+}
+
+const OPCODE_KINDS: ReadonlyMap<number, FrameKind> = new Map(
+  (Object.entries(Opcode) as [FrameKind, number][]).map(([kind, opcode]) => [opcode, kind]),
+);
+
+/** Whether a message is an application heartbeat: a text JSON object with `"type": "ping"`. */
+function isHeartbeat(message: PeerMessage): boolean {
+  if (typeof message.data !== 'string' || !message.data.includes('ping')) return false;
+  try {
+    const value: unknown = JSON.parse(message.data);
+    return typeof value === 'object' && value !== null && (value as { type?: unknown }).type === 'ping';
+  } catch {
+    return false;
+  }
 }
 
 class Connection implements PeerConnection {
@@ -343,6 +430,18 @@ class Connection implements PeerConnection {
   failure: CloseStatus | null = null;
   readonly pings: Uint8Array[] = [];
   readonly pongs: Uint8Array[] = [];
+  pongsSent = 0;
+  readonly frames: PeerFrame[] = [];
+  readonly frameCounts: Record<FrameKind, number> = {
+    continuation: 0,
+    text: 0,
+    binary: 0,
+    close: 0,
+    ping: 0,
+    pong: 0,
+  };
+  heartbeats = 0;
+  heartbeatsAnswered = 0;
   clientEnded = false;
   tcpClosed = false;
   /** 'head' until the request head is read, then 'frames' (upgraded) or 'ignore'. */
@@ -351,6 +450,7 @@ class Connection implements PeerConnection {
   private readonly reader: FrameReader;
   private resetTimer: NodeJS.Timeout | undefined;
   private readonly subject: string;
+  private readonly acceptedAt = performance.now();
   private markClosed: () => void = () => {};
   /** Resolves on the socket's 'close'; never rejects (used by the peer's shutdown). */
   readonly closed = new Promise<void>((resolve) => {
@@ -364,7 +464,10 @@ class Connection implements PeerConnection {
     private readonly waits: Waits,
   ) {
     this.subject = `peer connection #${index}`;
-    this.reader = new FrameReader({ maxMessageBytes: options.maxMessageBytes });
+    this.reader = new FrameReader({
+      maxMessageBytes: options.maxMessageBytes,
+      onFrame: (frame) => this.onFrame(frame),
+    });
     // Every socket listener is wired here, in one place (as ws's setSocket()).
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -403,6 +506,28 @@ class Connection implements PeerConnection {
   whenTcpClosed(timeoutMs?: number): Promise<void> {
     return this.waits.wait(this.subject, 'TCP to close', timeoutMs, () =>
       this.tcpClosed ? { value: undefined } : undefined,
+    );
+  }
+
+  whenFrames(kind: FrameKind, n: number, timeoutMs?: number): Promise<void> {
+    if (!(kind in Opcode))
+      return Promise.reject(new RangeError(`${this.subject}: unknown frame kind ${kind}`));
+    return this.waits.wait(this.subject, `${n} ${kind} frame(s)`, timeoutMs, () =>
+      this.frameCounts[kind] >= n
+        ? { value: undefined }
+        : this.tcpClosed
+          ? { error: `TCP closed after ${this.frameCounts[kind]} ${kind} frame(s)` }
+          : undefined,
+    );
+  }
+
+  whenHeartbeats(n: number, timeoutMs?: number): Promise<void> {
+    return this.waits.wait(this.subject, `${n} heartbeat(s)`, timeoutMs, () =>
+      this.heartbeats >= n
+        ? { value: undefined }
+        : this.tcpClosed
+          ? { error: `TCP closed after ${this.heartbeats} heartbeat(s)` }
+          : undefined,
     );
   }
 
@@ -566,7 +691,10 @@ class Connection implements PeerConnection {
         case 'ping':
           if (this.pings.length < this.options.maxRecordedMessages) this.pings.push(event.data);
           // §5.5.2: answer a Ping with a Pong carrying the same payload.
-          if (this.options.autoPong && this.closeSent === null) this.sendData(Opcode.pong, event.data);
+          if (this.options.autoPong && this.closeSent === null && this.pongsSent < this.options.pongReplies) {
+            this.pongsSent++;
+            this.sendData(Opcode.pong, event.data);
+          }
           break;
         case 'pong':
           if (this.pongs.length < this.options.maxRecordedMessages) this.pongs.push(event.data);
@@ -582,11 +710,31 @@ class Connection implements PeerConnection {
     this.waits.notify();
   }
 
+  private onFrame(frame: FrameInfo): void {
+    const kind = OPCODE_KINDS.get(frame.opcode);
+    // The reader fails on reserved opcodes before a frame is whole, so every frame seen here has a kind.
+    if (kind === undefined) return;
+    this.frameCounts[kind]++;
+    if (this.frames.length < this.options.maxRecordedMessages) {
+      this.frames.push({ kind, ...frame, elapsedMs: performance.now() - this.acceptedAt });
+    }
+  }
+
   private onMessage(message: PeerMessage): void {
     this.messageCount++;
     if (this.messages.length < this.options.maxRecordedMessages) this.messages.push(message);
+    const { mode } = this.options;
+    const heartbeat = isHeartbeat(message);
+    if (heartbeat) this.heartbeats++;
     // §5.5.1: no data after our Close.
-    if (this.options.mode !== 'echo' || this.closeSent !== null) return;
+    if (this.closeSent !== null) return;
+    if (mode === 'json-heartbeat' && heartbeat) {
+      if (this.heartbeatsAnswered >= this.options.heartbeatReplies) return;
+      this.heartbeatsAnswered++;
+      this.sendText(HEARTBEAT_PONG);
+      return;
+    }
+    if (mode !== 'echo' && mode !== 'json-heartbeat') return;
     if (typeof message.data === 'string') this.sendText(message.data);
     else this.sendBinary(message.data);
   }

@@ -8,6 +8,8 @@ import {
   encodeFrame,
   type FrameEvent,
   FrameReader,
+  HEARTBEAT_PING,
+  HEARTBEAT_PONG,
   Opcode,
   type Peer,
   type PeerConnection,
@@ -474,6 +476,209 @@ describe("mode 'silent'", T, () => {
   });
 });
 
+describe("mode 'no-pong'", T, () => {
+  it('records every Ping but answers nothing: no Pong, no echo, no Close reply, no TCP close', async () => {
+    const peer = await peerWith({ mode: 'no-pong' });
+    const [client, conn] = await openPair(peer);
+    client.ws.ping('a');
+    client.ws.ping('b');
+    client.ws.send('anyone?');
+    client.ws.ping('c');
+    await conn.whenFrames('ping', 3);
+    expect(conn.frameCounts).toMatchObject({ ping: 3, text: 1, pong: 0 });
+    expect(conn.pings.map((p) => Buffer.from(p).toString())).toEqual(['a', 'b', 'c']);
+    await sleep(200);
+    expect(client.events).toEqual(['open']);
+    expect(conn.pongsSent).toBe(0);
+    client.ws.close(1000, 'bye');
+    expect(await conn.whenCloseFrame()).toEqual({ code: 1000, reason: 'bye' });
+    await sleep(200);
+    expect(conn.closeSent).toBeNull();
+    expect(conn.tcpClosed).toBe(false);
+    expect(client.ws.readyState).toBe(WebSocket.CLOSING);
+    expect(client.events).toEqual(['open']);
+  });
+
+  it('keeps reading, so the client never backs up (unlike stop-reading)', async () => {
+    const peer = await peerWith({ mode: 'no-pong' });
+    const [client, conn] = await openPair(peer);
+    client.ws.send(new Uint8Array(8 * 1024 * 1024));
+    await conn.whenMessages(1);
+    await eventually(() => client.ws.bufferedAmount === 0, 'the client buffer to drain');
+    expect(conn.messages[0]?.data).toHaveLength(8 * 1024 * 1024);
+  });
+
+  it('does not answer the client FIN with its own', async () => {
+    const peer = await peerWith({ mode: 'no-pong' });
+    const raw = await RawClient.upgraded(peer.port);
+    const conn = peer.connections[0] as PeerConnection;
+    raw.socket.end();
+    await eventually(() => conn.clientEnded, 'the client FIN');
+    await sleep(100);
+    expect(raw.ended).toBe(false);
+    expect(conn.tcpClosed).toBe(false);
+  });
+
+  it('answers no Ping even with autoPong: true', async () => {
+    const peer = await peerWith({ mode: 'no-pong', autoPong: true });
+    const [client, conn] = await openPair(peer);
+    client.ws.ping();
+    await conn.whenFrames('ping', 1);
+    await sleep(100);
+    expect(client.events).toEqual(['open']);
+  });
+});
+
+describe('frames received', T, () => {
+  it('records every frame with its opcode, fragments and control frames included, in order', async () => {
+    const peer = await peerWith();
+    const raw = await RawClient.upgraded(peer.port);
+    const conn = peer.connections[0] as PeerConnection;
+    raw.send(Opcode.text, 'ab', { fin: false });
+    raw.send(Opcode.ping, 'p');
+    raw.send(Opcode.continuation, 'c', { fin: true });
+    raw.send(Opcode.binary, new Uint8Array(300));
+    raw.send(Opcode.pong, '');
+    raw.send(Opcode.close, encodeClosePayload(1000));
+    await conn.whenCloseFrame();
+    expect(conn.frames.map(({ kind, opcode, fin, length }) => [kind, opcode, fin, length])).toEqual([
+      ['text', Opcode.text, false, 2],
+      ['ping', Opcode.ping, true, 1],
+      ['continuation', Opcode.continuation, true, 1],
+      ['binary', Opcode.binary, true, 300],
+      ['pong', Opcode.pong, true, 0],
+      ['close', Opcode.close, true, 2],
+    ]);
+    expect(conn.frameCounts).toEqual({ continuation: 1, text: 1, binary: 1, close: 1, ping: 1, pong: 1 });
+    const times = conn.frames.map((f) => f.elapsedMs);
+    expect(times.every((t, i) => t >= 0 && t >= (times[i - 1] ?? 0))).toBe(true);
+  });
+
+  it('counts pings from a ws client: whenFrames() resolves at the n-th', async () => {
+    const peer = await peerWith();
+    const [client, conn] = await openPair(peer);
+    const waiting = conn.whenFrames('ping', 3);
+    for (let i = 0; i < 3; i++) client.ws.ping();
+    await waiting;
+    expect(conn.frameCounts.ping).toBe(3);
+    await eventually(() => client.events.filter((e) => e === 'pong').length === 3, 'three pongs');
+    expect(conn.pongsSent).toBe(3);
+  });
+
+  it('maxRecordedMessages bounds the frames kept, not the counts', async () => {
+    const peer = await peerWith({ maxRecordedMessages: 2 });
+    const [client, conn] = await openPair(peer);
+    for (let i = 0; i < 5; i++) client.ws.ping();
+    await conn.whenFrames('ping', 5);
+    expect(conn.frames).toHaveLength(2);
+    expect(conn.frameCounts.ping).toBe(5);
+  });
+
+  it('whenFrames() rejects by name on timeout and when TCP closes short of n', async () => {
+    const peer = await peerWith({ mode: 'manual' });
+    const [client, conn] = await openPair(peer);
+    await expect(conn.whenFrames('ping', 1, 50)).rejects.toThrow(
+      'peer connection #0: timed out after 50 ms while waiting for 1 ping frame(s)',
+    );
+    client.ws.ping();
+    await conn.whenFrames('ping', 1);
+    const waiting = conn.whenFrames('ping', 2, 10_000);
+    conn.reset();
+    await expect(waiting).rejects.toThrow('TCP closed after 1 ping frame(s)');
+    await expect(conn.whenFrames('nope' as 'ping', 1)).rejects.toThrow(/unknown frame kind/);
+  });
+});
+
+describe('option pongReplies', T, () => {
+  it('answers the first n Pings, then records the rest without answering', async () => {
+    const peer = await peerWith({ pongReplies: 2 });
+    const [client, conn] = await openPair(peer);
+    for (let i = 0; i < 4; i++) client.ws.ping(String(i));
+    await conn.whenFrames('ping', 4);
+    await sleep(100);
+    expect(client.events).toEqual(['open', 'pong', 'pong']);
+    expect(conn.pongsSent).toBe(2);
+    // Everything else still works: data is echoed, Close is answered.
+    client.ws.send('still here');
+    await eventually(() => client.events.includes('message:still here'), 'the echo');
+  });
+
+  it.each([-1, 1.5])('refuses %s', async (pongReplies) => {
+    await expect(startPeer({ pongReplies })).rejects.toThrow(/pongReplies must be an integer/);
+  });
+});
+
+describe("mode 'json-heartbeat'", T, () => {
+  it('answers {"type":"ping"} with {"type":"pong"}, echoes other messages, closes cleanly', async () => {
+    const peer = await peerWith({ mode: 'json-heartbeat' });
+    const [client, conn] = await openPair(peer);
+    client.ws.send(HEARTBEAT_PING);
+    client.ws.send('hello');
+    client.ws.send(JSON.stringify({ type: 'ping', id: 7 }));
+    client.ws.send('{"type":"pong"}');
+    client.ws.send('not json, but ping');
+    await conn.whenHeartbeats(2);
+    await eventually(() => client.events.length >= 6, 'the answers');
+    expect(client.events).toEqual([
+      'open',
+      `message:${HEARTBEAT_PONG}`,
+      'message:hello',
+      `message:${HEARTBEAT_PONG}`,
+      'message:{"type":"pong"}',
+      'message:not json, but ping',
+    ]);
+    expect(conn.heartbeats).toBe(2);
+    expect(conn.heartbeatsAnswered).toBe(2);
+    expect(conn.messageCount).toBe(5);
+    client.ws.close(1000, 'bye');
+    expect(await within(client.closed, 2000, 'ws close')).toEqual({ code: 1000, reason: 'bye' });
+  });
+
+  it('still answers protocol Pings (unless autoPong: false)', async () => {
+    const peer = await peerWith({ mode: 'json-heartbeat' });
+    const [client] = await openPair(peer);
+    client.ws.ping();
+    await eventually(() => client.events.includes('pong'), 'the pong');
+  });
+
+  it('heartbeatReplies: answers the first n heartbeats, then stops answering them (and only them)', async () => {
+    const peer = await peerWith({ mode: 'json-heartbeat', heartbeatReplies: 2 });
+    const [client, conn] = await openPair(peer);
+    for (let i = 0; i < 4; i++) client.ws.send(HEARTBEAT_PING);
+    client.ws.send('echo me');
+    await conn.whenHeartbeats(4);
+    await eventually(() => client.events.includes('message:echo me'), 'the echo');
+    await sleep(50);
+    expect(client.events).toEqual([
+      'open',
+      `message:${HEARTBEAT_PONG}`,
+      `message:${HEARTBEAT_PONG}`,
+      'message:echo me',
+    ]);
+    expect(conn.heartbeats).toBe(4);
+    expect(conn.heartbeatsAnswered).toBe(2);
+  });
+
+  it('heartbeatReplies: 0 never answers one', async () => {
+    const peer = await peerWith({ mode: 'json-heartbeat', heartbeatReplies: 0 });
+    const [client, conn] = await openPair(peer);
+    client.ws.send(HEARTBEAT_PING);
+    await conn.whenHeartbeats(1);
+    await sleep(100);
+    expect(client.events).toEqual(['open']);
+  });
+
+  it('other modes count heartbeats but never answer them: echo echoes them as data', async () => {
+    const peer = await peerWith();
+    const [client, conn] = await openPair(peer);
+    client.ws.send(HEARTBEAT_PING);
+    await conn.whenHeartbeats(1);
+    await eventually(() => client.events.length >= 2, 'the echo');
+    expect(client.events).toEqual(['open', `message:${HEARTBEAT_PING}`]);
+    expect(conn.heartbeatsAnswered).toBe(0);
+  });
+});
+
 describe("mode 'no-upgrade'", T, () => {
   it('reads the request and keeps ws CONNECTING', async () => {
     const peer = await peerWith({ mode: 'no-upgrade' });
@@ -648,6 +853,7 @@ describe('Peer#close', T, () => {
     const before = tcpHandles();
     const modes: [PeerMode, StartPeerOptions][] = [
       ['silent', {}],
+      ['no-pong', {}],
       ['no-upgrade', {}],
       ['stop-reading', {}],
       ['reset', { afterMs: 60_000 }],
@@ -656,7 +862,9 @@ describe('Peer#close', T, () => {
     const clients = started.map((p) => wsClient(p.url));
     const conns = await Promise.all(started.map((p) => p.nextConnection()));
     await Promise.all(
-      conns.map((c, i) => (i === 1 ? c.whenTcpClosed(50).catch(() => {}) : c.whenUpgraded())),
+      conns.map((c, i) =>
+        modes[i]?.[0] === 'no-upgrade' ? c.whenTcpClosed(50).catch(() => {}) : c.whenUpgraded(),
+      ),
     );
     const pending = conns[0]?.whenCloseFrame(60_000).then(
       () => 'resolved',
