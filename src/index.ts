@@ -7,7 +7,13 @@
  */
 export * from '../machines/index.js';
 export type { AuditRecord } from './audit/audit.js';
-export { type AuditChain, createAuditChain, type JsonlAuditRecord } from './audit/audit-chain.js';
+export {
+  type AuditChain,
+  canonicalJson,
+  createAuditChain,
+  hashRecord,
+  type JsonlAuditRecord,
+} from './audit/audit-chain.js';
 export {
   AuditError,
   type AuditErrorCode,
@@ -37,5 +43,5 @@ export {
   type SendData,
 } from './connection.js';
 export type { ConnectionOptions } from './options.js';
-export { type RedactOptions, redactUrl } from './redact.js';
+export { type RedactOptions, redactHeaders, redactUrl } from './redact.js';
 export type { ClientOptions } from './transports/ws-client.js';

@@ -46,8 +46,14 @@ export const HASHED_FIELDS = [
 
 /**
  * Canonical JSON (RFC 8785, JCS, for the values a record holds): object keys sorted by UTF-16 code
- * units, no whitespace, strings and numbers as `JSON.stringify` writes them, `undefined` members left
- * out. Throws on values JSON cannot carry (non-finite numbers, functions, bigints).
+ * units at every depth, no whitespace, strings and numbers as `JSON.stringify` writes them, `undefined`
+ * members left out. This is the text a record's `hash` is computed over (docs/audit.md), so another
+ * tool can recompute it. Throws a TypeError on values JSON cannot carry (non-finite numbers,
+ * functions, bigints).
+ *
+ * @example
+ * canonicalJson({ seq: 1, detail: { reason: '', code: 1000 }, from: null });
+ * // '{"detail":{"code":1000,"reason":""},"from":null,"seq":1}'
  */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value === 'boolean' || typeof value === 'string') return JSON.stringify(value);
@@ -67,7 +73,16 @@ export function canonicalJson(value: unknown): string {
   throw new TypeError(`canonicalJson: a ${typeof value} is not a JSON value`);
 }
 
-/** sha256 hex of the canonical JSON of `record`'s {@link HASHED_FIELDS}. */
+/**
+ * The `hash` of a stored (v1) record: sha256, lower-case hex, of the UTF-8 bytes of
+ * `canonicalJson` of its hashed fields (`v`, `connectionId`, `seq`, `time`, `elapsedMs`, `from`,
+ * `to`, `event`, `detail`, `prev`), taken exactly as written. `hash` itself and any other field (pino's
+ * `level`, `pid`, `hostname`) are ignored, so a parsed JSONL or pino line can be passed as it is.
+ *
+ * @example
+ * const line = JSON.parse(text);
+ * const intact = hashRecord(line) === line.hash;
+ */
 export function hashRecord(record: Readonly<Record<string, unknown>>): string {
   const hashed: Record<string, unknown> = {};
   for (const field of HASHED_FIELDS) hashed[field] = record[field];
