@@ -23,6 +23,10 @@ export const ERROR_CODES = [
   // The connection broke.
   'ERR_SOCKET',
   'ERR_PROTOCOL',
+  // The peer stopped answering: no frame within the keepalive interval + timeout.
+  'ERR_KEEPALIVE_TIMEOUT',
+  // A managed connection's send queue is full (nothing is dropped silently).
+  'ERR_QUEUE_FULL',
 ] as const;
 
 export type ConnectionErrorCode = (typeof ERROR_CODES)[number];

@@ -3,24 +3,29 @@
  *
  *   idle → connecting → open → closing-sent → draining → closed
  *
- * No I/O here: no socket, no clock, no `ws`. Deadlines are the named delays `connect`, `write` and
- * `read`; the socket is the invoked actor `socket`, a placeholder that `createConnection` replaces
- * (`machine.provide({ actors: { socket } })`). Events are named by origin: `api.*` from the caller,
- * `ws.*` from the socket actor, `xstate.after.*` from the deadlines. Data messages never pass through
- * the machine: it governs the lifecycle only.
+ * No I/O here: no socket, no clock, no `ws`. Deadlines are the named delays `connect`, `write`, `read`,
+ * and while open the keepalive delays `interval` and `pong`. The machine drives its socket by commands
+ * out, the `transport.*` actions (connect, close, destroy, ping, release), which do nothing here: a
+ * transport provides them (`machine.provide({ actions })`, src/transports/). What happens on the socket
+ * comes back as events in: `api.*` from the caller, `ws.*` from the WebSocket (whatever transport drives
+ * it), `xstate.after.*` from the deadlines. Data messages never pass through the machine: it governs
+ * the lifecycle only.
+ *
+ * `open` has keepalive sub-states (`quiet`, `awaiting-pong`, or `keepalive-off`); only the six
+ * top-level states are recorded.
  */
-import { assign, emit, fromCallback, sendTo, setup } from 'xstate';
+import { assign, emit, setup } from 'xstate';
 import { ABNORMAL_CLOSURE } from './close-codes.js';
 import { ConnectionError, type ConnectionErrorCode } from './connection-error.js';
 import {
+  type CloseCommand,
   type CloseInfo,
   type ConnectionContext,
   type ConnectionEvent,
   type ConnectionInput,
+  DEFAULT_KEEPALIVE,
   DEFAULT_TIMEOUTS,
   type Initiator,
-  type SocketActorInput,
-  type SocketCommand,
   type StateChangeEmitted,
   type StateName,
   type TransitionDetail,
@@ -59,6 +64,7 @@ function detailOf(
     case 'ws.close-received':
       return { code: event.code, reason: event.reason };
     case 'ws.open':
+    case 'api.adopt':
       return event.protocol ? { protocol: event.protocol } : undefined;
     default:
       return undefined;
@@ -75,19 +81,25 @@ export const connectionMachine = setup({
     output: {} as CloseInfo,
     emitted: {} as StateChangeEmitted,
   },
-  actors: {
-    /** Placeholder: `createConnection` provides the ws actor. This one does nothing. */
-    socket: fromCallback<SocketCommand, SocketActorInput>(() => {}),
-  },
   delays: {
     connect: ({ context }) => context.timeouts.connect,
     write: ({ context }) => context.timeouts.write,
     read: ({ context }) => context.timeouts.read,
+    // Only armed while keepalive is on (the `quiet` and `awaiting-pong` sub-states of `open`).
+    interval: ({ context }) => context.keepalive?.interval ?? DEFAULT_KEEPALIVE.interval,
+    pong: ({ context }) => context.keepalive?.timeout ?? DEFAULT_KEEPALIVE.timeout,
   },
   guards: {
     peerCloseReceived: ({ context }) => context.received !== null,
+    keepaliveOn: ({ context }) => context.keepalive !== null,
   },
   actions: {
+    // Commands out. Placeholders: a transport provides them; `transition()` lists them with their params.
+    'transport.connect': () => {},
+    'transport.close': (_, _params: CloseCommand) => {},
+    'transport.destroy': () => {},
+    'transport.ping': () => {},
+    'transport.release': () => {},
     recordState: emit(({ context, event }, params: { to: StateName }): StateChangeEmitted => {
       const detail = detailOf(params.to, context, event as ConnectionEvent);
       return detail
@@ -98,15 +110,6 @@ export const connectionMachine = setup({
     initiatedBy: assign({
       initiator: ({ context }, params: { initiator: Initiator }) => context.initiator ?? params.initiator,
     }),
-    connectSocket: sendTo('socket', { type: 'socket.connect' } satisfies SocketCommand),
-    sendClose: sendTo('socket', ({ event }) => {
-      const command: SocketCommand =
-        event.type === 'api.close'
-          ? { type: 'socket.close', code: event.code, reason: event.reason }
-          : { type: 'socket.close' };
-      return command;
-    }),
-    destroySocket: sendTo('socket', { type: 'socket.destroy' } satisfies SocketCommand),
     /** Only on `ws.close-received`: the peer's Close frame, kept for the outcome. */
     recordPeerClose: assign({
       received: ({ context, event }) =>
@@ -141,6 +144,13 @@ export const connectionMachine = setup({
           `the peer's Close frame did not arrive within ${context.timeouts.read} ms (read deadline); the socket was destroyed`,
         ),
     }),
+    failKeepaliveTimeout: assign({
+      error: ({ context }) =>
+        deadlineError(
+          'ERR_KEEPALIVE_TIMEOUT',
+          `no frame arrived within ${context.keepalive?.timeout} ms of our ping, after ${context.keepalive?.interval} ms of silence (keepalive); the connection was failed`,
+        ),
+    }),
     failConnectionLost: assign({
       error: () =>
         new ConnectionError(
@@ -154,26 +164,26 @@ export const connectionMachine = setup({
   context: ({ input }) => ({
     connectionId: input?.connectionId ?? '',
     timeouts: { ...DEFAULT_TIMEOUTS, ...input?.timeouts },
+    keepalive: input?.keepalive === null ? null : { ...DEFAULT_KEEPALIVE, ...input?.keepalive },
     initiator: null,
     received: null,
     closeSent: false,
     error: null,
   }),
-  // Invoked once, at the root, so state changes never restart the socket.
-  invoke: {
-    id: 'socket',
-    src: 'socket',
-    input: ({ context }) => ({ connectionId: context.connectionId, timeouts: context.timeouts }),
-  },
   initial: 'idle',
   output: ({ context }) => closeInfoOf(context),
   states: {
     idle: {
       entry: { type: 'recordState', params: { to: 'idle' } },
       on: {
-        'api.open': { target: 'connecting', actions: 'connectSocket' },
+        'api.open': { target: 'connecting', actions: 'transport.connect' },
+        // A server-side socket, already open (RFC 6455 §4.2.2: the server sent its 101).
+        'api.adopt': [{ guard: 'keepaliveOn', target: 'open.quiet' }, { target: 'open.keepalive-off' }],
         // Never opened: nothing to close on the wire.
-        'api.close': { target: 'closed', actions: { type: 'initiatedBy', params: { initiator: 'local' } } },
+        'api.close': {
+          target: 'closed',
+          actions: { type: 'initiatedBy', params: { initiator: 'local' } },
+        },
         'api.terminate': {
           target: 'closed',
           actions: { type: 'initiatedBy', params: { initiator: 'local' } },
@@ -190,13 +200,13 @@ export const connectionMachine = setup({
           actions: [
             { type: 'initiatedBy', params: { initiator: 'local' } },
             'failConnectTimeout',
-            'destroySocket',
+            'transport.destroy',
           ],
         },
       },
       on: {
         // RFC 6455 §4.1: the server's 101 answer was valid; _The WebSocket Connection is Established_.
-        'ws.open': { target: 'open' },
+        'ws.open': [{ guard: 'keepaliveOn', target: 'open.quiet' }, { target: 'open.keepalive-off' }],
         // RFC 6455 §4.1: a non-101 answer or an invalid one means _Fail the WebSocket Connection_.
         'ws.handshake-failed': {
           target: 'closed',
@@ -205,23 +215,58 @@ export const connectionMachine = setup({
         // The caller gave up: abort the handshake (open() rejects ERR_CONNECT_ABORTED; no 'error').
         'api.close': {
           target: 'closed',
-          actions: [{ type: 'initiatedBy', params: { initiator: 'local' } }, 'destroySocket'],
+          actions: [{ type: 'initiatedBy', params: { initiator: 'local' } }, 'transport.destroy'],
         },
         'api.terminate': {
           target: 'closed',
-          actions: [{ type: 'initiatedBy', params: { initiator: 'local' } }, 'destroySocket'],
+          actions: [{ type: 'initiatedBy', params: { initiator: 'local' } }, 'transport.destroy'],
         },
       },
     },
 
     open: {
       entry: { type: 'recordState', params: { to: 'open' } },
+      initial: 'keepalive-off',
+      states: {
+        // Keepalive is off: open waits on the peer and the caller only.
+        'keepalive-off': {},
+        // Waiting for `interval` ms of silence; any frame restarts the wait.
+        quiet: {
+          after: { interval: { target: 'awaiting-pong', actions: 'transport.ping' } },
+          on: { 'ws.activity': { target: 'quiet', reenter: true } },
+        },
+        // Our ping is out: any frame (the pong, data, a ping) proves the peer alive.
+        'awaiting-pong': {
+          after: {
+            // RFC 6455 §7.1.7 _Fail the WebSocket Connection_: Close 1011 as a best effort, then the
+            // socket goes at once (a vanished peer will never answer it).
+            pong: {
+              target: '#connection.closed',
+              actions: [
+                { type: 'initiatedBy', params: { initiator: 'local' } },
+                'failKeepaliveTimeout',
+                { type: 'transport.close', params: { code: 1011, reason: 'keepalive timeout' } },
+                'transport.destroy',
+              ],
+            },
+          },
+          on: { 'ws.activity': { target: 'quiet' } },
+        },
+      },
       on: {
+        // RFC 6455 §5.5.2: a ping the caller asked for (conn.ping()); its pong is activity too.
+        'api.ping': { actions: 'transport.ping' },
         // RFC 6455 §7.1.2 _Start the WebSocket Closing Handshake_: our Close is queued behind the data
         // already sent, and no data may follow it (§5.5.1).
         'api.close': {
           target: 'closing-sent',
-          actions: [{ type: 'initiatedBy', params: { initiator: 'local' } }, 'sendClose'],
+          actions: [
+            { type: 'initiatedBy', params: { initiator: 'local' } },
+            {
+              type: 'transport.close',
+              params: ({ event }) => ({ code: event.code, reason: event.reason }),
+            },
+          ],
         },
         // RFC 6455 §5.5.1: a Close received first MUST be answered with a Close (ws sends the echo by
         // itself); §7.1.3 _The WebSocket Closing Handshake is Started_. We then pass through
@@ -229,7 +274,11 @@ export const connectionMachine = setup({
         // TCP, §7.1.1, under the read deadline), like a close we started.
         'ws.close-received': {
           target: 'closing-sent',
-          actions: [{ type: 'initiatedBy', params: { initiator: 'remote' } }, 'recordPeerClose', 'sendClose'],
+          actions: [
+            { type: 'initiatedBy', params: { initiator: 'remote' } },
+            'recordPeerClose',
+            { type: 'transport.close', params: {} },
+          ],
         },
         // RFC 6455 §7.1.5: TCP ended with no Close frame: code 1006, a failure.
         'ws.closed': {
@@ -240,11 +289,15 @@ export const connectionMachine = setup({
         // must not process anything more, including a responding Close, so the socket goes now.
         'ws.protocol-error': {
           target: 'closed',
-          actions: [{ type: 'initiatedBy', params: { initiator: 'local' } }, 'recordError', 'destroySocket'],
+          actions: [
+            { type: 'initiatedBy', params: { initiator: 'local' } },
+            'recordError',
+            'transport.destroy',
+          ],
         },
         'api.terminate': {
           target: 'closed',
-          actions: [{ type: 'initiatedBy', params: { initiator: 'local' } }, 'destroySocket'],
+          actions: [{ type: 'initiatedBy', params: { initiator: 'local' } }, 'transport.destroy'],
         },
       },
     },
@@ -253,7 +306,7 @@ export const connectionMachine = setup({
       entry: { type: 'recordState', params: { to: 'closing-sent' } },
       after: {
         // Our Close is stuck (the peer stopped reading): no handshake can complete.
-        write: { target: 'closed', actions: ['failWriteDeadline', 'destroySocket'] },
+        write: { target: 'closed', actions: ['failWriteDeadline', 'transport.destroy'] },
       },
       on: {
         'ws.flushed': { target: 'draining', actions: 'recordCloseSent' },
@@ -265,8 +318,8 @@ export const connectionMachine = setup({
           { target: 'closed', actions: 'failConnectionLost' },
         ],
         // RFC 6455 §7.1.7.
-        'ws.protocol-error': { target: 'closed', actions: ['recordError', 'destroySocket'] },
-        'api.terminate': { target: 'closed', actions: 'destroySocket' },
+        'ws.protocol-error': { target: 'closed', actions: ['recordError', 'transport.destroy'] },
+        'api.terminate': { target: 'closed', actions: 'transport.destroy' },
       },
     },
 
@@ -277,8 +330,8 @@ export const connectionMachine = setup({
         read: [
           // RFC 6455 §7.1.1: the client MAY close TCP once it has sent and received a Close; the
           // server just never ended TCP. Clean, no error.
-          { guard: 'peerCloseReceived', target: 'closed', actions: 'destroySocket' },
-          { target: 'closed', actions: ['failReadDeadline', 'destroySocket'] },
+          { guard: 'peerCloseReceived', target: 'closed', actions: 'transport.destroy' },
+          { target: 'closed', actions: ['failReadDeadline', 'transport.destroy'] },
         ],
       },
       on: {
@@ -291,14 +344,15 @@ export const connectionMachine = setup({
           { target: 'closed', actions: 'failConnectionLost' },
         ],
         // RFC 6455 §7.1.7.
-        'ws.protocol-error': { target: 'closed', actions: ['recordError', 'destroySocket'] },
-        'api.terminate': { target: 'closed', actions: 'destroySocket' },
+        'ws.protocol-error': { target: 'closed', actions: ['recordError', 'transport.destroy'] },
+        'api.terminate': { target: 'closed', actions: 'transport.destroy' },
       },
     },
 
     closed: {
       type: 'final',
-      entry: { type: 'recordState', params: { to: 'closed' } },
+      // Whatever the path, the socket's listeners and timers go with the connection.
+      entry: [{ type: 'recordState', params: { to: 'closed' } }, 'transport.release'],
     },
   },
 });

@@ -18,18 +18,21 @@ export {
 } from './connection-error.js';
 export { type ConnectionMachine, closeInfoOf, connectionMachine } from './connection-machine.js';
 export {
+  type CloseCommand,
   type CloseInfo,
   type CloseStatus,
   type ConnectionContext,
   type ConnectionEvent,
   type ConnectionInput,
+  DEFAULT_KEEPALIVE,
   DEFAULT_TIMEOUTS,
   type Initiator,
-  type SocketActorInput,
-  type SocketCommand,
+  type Keepalive,
   STATE_NAMES,
   type StateChangeEmitted,
   type StateName,
   type Timeouts,
+  TRANSPORT_COMMANDS,
   type TransitionDetail,
+  type TransportCommand,
 } from './types.js';

@@ -34,6 +34,25 @@ export const DEFAULT_TIMEOUTS: Readonly<Timeouts> = Object.freeze({
   read: 5_000,
 });
 
+/**
+ * Keepalive, activity-based: a ping goes out once `interval` ms have passed with no frame received, and
+ * the connection fails (ERR_KEEPALIVE_TIMEOUT) if no frame arrives within `timeout` ms of it.
+ */
+export interface Keepalive {
+  /**
+   * Quiet time, in ms, before a ping is sent. Any frame received (data, ping, pong, Close) restarts it.
+   * @default 20000
+   */
+  interval: number;
+  /**
+   * Deadline, in ms, from the ping for any frame to arrive; then the connection is failed.
+   * @default 10000
+   */
+  timeout: number;
+}
+
+export const DEFAULT_KEEPALIVE: Readonly<Keepalive> = Object.freeze({ interval: 20_000, timeout: 10_000 });
+
 export type Initiator = 'local' | 'remote';
 
 /** A Close frame's status: what the peer sent, or what we send. */
@@ -75,14 +94,18 @@ export interface StateChangeEmitted {
 }
 
 export interface ConnectionInput {
-  /** Names the connection to its socket actor and in the audit trail. @default '' */
+  /** Names the connection in the audit trail. @default '' */
   connectionId?: string;
   timeouts?: Partial<Timeouts>;
+  /** `null` turns keepalive off. @default DEFAULT_KEEPALIVE */
+  keepalive?: Keepalive | null;
 }
 
 export interface ConnectionContext {
   connectionId: string;
   timeouts: Timeouts;
+  /** Keepalive while open; `null` when off. */
+  keepalive: Keepalive | null;
   /** Who first moved the connection out of connecting/open; null until then. */
   initiator: Initiator | null;
   /** The peer's Close frame, once it arrived. */
@@ -93,27 +116,48 @@ export interface ConnectionContext {
   error: ConnectionError | null;
 }
 
-/** Events from the caller (`api.*`) and from the socket (`ws.*`). Timers add `xstate.after.*`. */
+/**
+ * Events in: from the caller (`api.*`) and from the WebSocket (`ws.*`, whatever transport drives it).
+ * Timers add `xstate.after.*`.
+ */
 export type ConnectionEvent =
   | { type: 'api.open' }
+  /** A server-side socket that is already open is handed to the machine (`adopt`). */
+  | { type: 'api.adopt'; protocol: string }
   | { type: 'api.close'; code: number; reason: string }
   | { type: 'api.terminate' }
+  | { type: 'api.ping' }
   | { type: 'ws.open'; protocol: string }
   | { type: 'ws.handshake-failed'; error: ConnectionError }
   | { type: 'ws.close-received'; code: number; reason: string }
+  /** Our Close frame has been written to the OS (a real signal from the transport, never a guess). */
   | { type: 'ws.flushed' }
+  /** TCP ended: the peer ended it, or the socket closed. */
   | { type: 'ws.closed'; code: number; reason: string }
-  | { type: 'ws.protocol-error'; error: ConnectionError };
+  | { type: 'ws.protocol-error'; error: ConnectionError }
+  /** A frame arrived (data, ping, pong): the peer is alive. Reported at most once per few ms. */
+  | { type: 'ws.activity' };
 
-/** Commands the machine sends to its socket actor. */
-export type SocketCommand =
-  | { type: 'socket.connect' }
-  /** Send our Close (with code and reason when we start the handshake; ws echoes the peer's by itself) and report `ws.flushed` once it is written. */
-  | { type: 'socket.close'; code?: number; reason?: string }
-  /** Destroy the socket at once, no handshake (aborts a handshake in progress). */
-  | { type: 'socket.destroy' };
-
-export interface SocketActorInput {
-  connectionId: string;
-  timeouts: Timeouts;
+/** Parameters of the `transport.close` command: a code and reason to send, or none to echo the peer's. */
+export interface CloseCommand {
+  code?: number;
+  reason?: string;
 }
+
+/**
+ * Commands out: the names of the actions by which the machine drives its socket. In the pure machine
+ * they do nothing; a transport provides them (`machine.provide({ actions })`, see src/transports/).
+ */
+export const TRANSPORT_COMMANDS = [
+  /** Start the opening handshake. */
+  'transport.connect',
+  /** Queue our Close behind the data already sent and report `ws.flushed` once it is written. */
+  'transport.close',
+  /** Destroy the socket at once, no handshake (aborts a handshake in progress). */
+  'transport.destroy',
+  /** Send a ping (or the application heartbeat); any frame back is `ws.activity`. */
+  'transport.ping',
+  /** The connection is over: remove every listener and timer, and end the socket if it is still there. */
+  'transport.release',
+] as const;
+export type TransportCommand = (typeof TRANSPORT_COMMANDS)[number];

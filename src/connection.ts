@@ -1,22 +1,32 @@
 /**
- * The public API: `createConnection` and the `Connection` it returns, on top of the machine and the
- * ws actor. It keeps the promises and listeners; every lifecycle decision stays in the machine.
+ * The public API: `createConnection` and the `Connection` it returns, on top of the machine and a
+ * transport. It keeps the promises and listeners; every lifecycle decision stays in the machine.
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { type Actor, type AnyActorRef, createActor, fromCallback } from 'xstate';
+import { type Actor, type AnyActorRef, createActor, fromCallback, type InspectionEvent } from 'xstate';
 import { validateCloseStatus } from '../machines/close-codes.js';
 import { ConnectionError } from '../machines/connection-error.js';
-import type { CloseInfo, StateChangeEmitted, StateName } from '../machines/types.js';
+import type {
+  CloseCommand,
+  CloseInfo,
+  ConnectionEvent,
+  StateChangeEmitted,
+  StateName,
+} from '../machines/types.js';
 import type { AuditRecord } from './audit/audit.js';
-import { type ConnectionOptions, resolveOptions } from './options.js';
-import { provideLink, SocketLink, wsConnectionMachine } from './transports/ws-client.js';
+import { type ConnectionOptions, type ResolvedKeepalive, resolveOptions } from './options.js';
+import {
+  attachTransport,
+  drivenConnectionMachine,
+  type MessageData,
+  type SendData,
+  type Transport,
+  type TransportSink,
+} from './transports/transport.js';
+import { WsClientTransport, wsCloseTimeout } from './transports/ws-client.js';
 
-/** A data message: text as a string, binary as bytes. */
-export type MessageData = string | Uint8Array;
-
-/** What `send` accepts: text, or binary as bytes or an ArrayBuffer. */
-export type SendData = string | Uint8Array | ArrayBuffer;
+export type { MessageData, SendData };
 
 /** Listeners by event name. */
 export interface ConnectionEvents {
@@ -30,13 +40,143 @@ export interface ConnectionEvents {
   error: (error: ConnectionError) => void;
 }
 
-export type ConnectionActor = Actor<typeof wsConnectionMachine>;
+export type ConnectionActor = Actor<typeof drivenConnectionMachine>;
 
 type Listeners = { [K in keyof ConnectionEvents]?: Array<ConnectionEvents[K]> };
 
 const NO_TRAIL: readonly AuditRecord[] = Object.freeze([]);
 
+/** Pings (ours and the caller's) that may await their pong at once. */
+export const MAX_PINGS_IN_FLIGHT = 64;
+
 function noop(): void {}
+
+/** What a connection is made of, whatever its transport. @internal */
+export interface ConnectionSetup {
+  timeouts: import('../machines/types.js').Timeouts;
+  keepalive: ResolvedKeepalive | null;
+  audit: ((record: AuditRecord) => void) | undefined;
+  inspect: ((event: InspectionEvent) => void) | { next?: (event: InspectionEvent) => void } | undefined;
+  trail: boolean;
+  /** Makes the connection's transport; it reports to `sink`. */
+  transport: (sink: TransportSink) => Transport;
+}
+
+interface PingInFlight {
+  at: number;
+  waiter: { resolve: (ms: number) => void; reject: (error: ConnectionError) => void } | null;
+}
+
+/**
+ * Between the machine and the transport: carries the machine's commands to the transport, and the
+ * transport's events and data back. It also keeps what is common to every transport: the sampling of
+ * activity for keepalive, the application heartbeat, and the pings in flight.
+ */
+class Driver implements Transport, TransportSink {
+  transport!: Transport;
+  /** When activity was last reported to the machine (performance.now()). */
+  lastReport = Number.NEGATIVE_INFINITY;
+  pings: PingInFlight[] | null = null;
+  /** The caller's ping the next `transport.ping` carries. */
+  nextWaiter: PingInFlight['waiter'] = null;
+  latency: number | null = null;
+
+  constructor(
+    readonly connection: Connection,
+    readonly actor: ConnectionActor,
+    readonly keepalive: ResolvedKeepalive | null,
+  ) {}
+
+  // Commands out, from the machine.
+  connect(): void {
+    this.transport.connect();
+  }
+  close(command: CloseCommand): void {
+    this.transport.close(command);
+  }
+  destroy(): void {
+    this.transport.destroy();
+  }
+  ping(): void {
+    // The next frame ends the pong deadline: report it at once.
+    this.lastReport = Number.NEGATIVE_INFINITY;
+    const pings = (this.pings ??= []);
+    if (pings.length >= MAX_PINGS_IN_FLIGHT) pings.shift();
+    pings.push({ at: performance.now(), waiter: this.nextWaiter });
+    this.nextWaiter = null;
+    const heartbeat = this.keepalive?.message;
+    if (!heartbeat) {
+      this.transport.ping();
+      return;
+    }
+    let data: MessageData;
+    try {
+      data = heartbeat();
+    } catch (error) {
+      // Nothing goes out; the pong deadline then fails the connection.
+      rethrow(error);
+      return;
+    }
+    this.transport.send(data);
+  }
+  release(): void {
+    this.transport.release();
+  }
+  send(data: SendData): void {
+    this.transport.send(data);
+  }
+
+  // Events in, from the transport.
+  event(event: ConnectionEvent): void {
+    this.actor.send(event);
+  }
+  message(data: MessageData): void {
+    const isPong = this.keepalive?.isPong;
+    if (isPong && this.pings !== null && this.pings.length > 0) {
+      let pong = false;
+      try {
+        pong = isPong(data) === true;
+      } catch (error) {
+        rethrow(error);
+      }
+      if (pong) this.pong();
+    }
+    this.connection._deliver(data);
+  }
+  /**
+   * A frame arrived. Reported to the machine as `ws.activity` at most once per `sampleMs` (a busy feed
+   * costs the machine nothing per message). Sampling only makes the machine's idea of the last frame
+   * earlier than the truth, so a ping may leave up to `sampleMs` early; a dead peer is never found late.
+   */
+  frame(): void {
+    const keepalive = this.keepalive;
+    if (keepalive === null) return;
+    const now = performance.now();
+    if (now - this.lastReport < keepalive.sampleMs) return;
+    this.lastReport = now;
+    this.actor.send(ACTIVITY);
+  }
+  pong(): void {
+    const ping = this.pings?.shift();
+    if (!ping) return;
+    const ms = Math.round((performance.now() - ping.at) * 1000) / 1000;
+    this.latency = ms;
+    ping.waiter?.resolve(ms);
+  }
+
+  /** The connection ended: pings still waiting reject with its error. */
+  end(info: CloseInfo): void {
+    const error =
+      info.error ?? new ConnectionError('ERR_INVALID_STATE', 'the connection closed before the pong arrived');
+    const waiters = this.pings?.map((ping) => ping.waiter) ?? [];
+    if (this.nextWaiter) waiters.push(this.nextWaiter);
+    this.pings = null;
+    this.nextWaiter = null;
+    for (const waiter of waiters) waiter?.reject(error);
+  }
+}
+
+const ACTIVITY: ConnectionEvent = Object.freeze({ type: 'ws.activity' });
 
 /**
  * One WebSocket connection, single-use: idle → connecting → open → closing-sent → draining → closed.
@@ -48,7 +188,7 @@ export class Connection {
   /** The running XState actor, for inspection and advanced use. Send it nothing: use the methods. */
   readonly actor: ConnectionActor;
 
-  readonly #link: SocketLink;
+  readonly #driver: Driver;
   readonly #trail: AuditRecord[] | null;
   readonly #audit: ((record: AuditRecord) => void) | undefined;
   readonly #t0 = performance.now();
@@ -63,28 +203,38 @@ export class Connection {
   #resolveClosed!: (info: CloseInfo) => void;
 
   /** @internal Use {@link createConnection}. */
-  constructor(url: string | URL, options: ConnectionOptions = {}) {
-    const resolved = resolveOptions(url, options);
+  constructor(setup: ConnectionSetup) {
     this.id = nextConnectionId();
-    this.#trail = resolved.trail ? [] : null;
-    this.#audit = resolved.audit;
+    this.#trail = setup.trail ? [] : null;
+    this.#audit = setup.audit;
     this.#closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
     });
-    this.#link = new SocketLink(resolved.url, resolved.safeUrl, resolved.protocols, resolved.ws, (data) =>
-      this.#emit('message', data),
-    );
-    const input = { connectionId: this.id, timeouts: resolved.timeouts };
+    const input = {
+      connectionId: this.id,
+      timeouts: setup.timeouts,
+      keepalive: setup.keepalive && { interval: setup.keepalive.interval, timeout: setup.keepalive.timeout },
+    };
     // Connections share one long-lived actor system (a root actor creates its own, ~2 KB each). One
     // with an inspector is its own root: XState inspects whole systems.
     this.actor = createActor(
-      wsConnectionMachine,
-      resolved.inspect ? { input, inspect: resolved.inspect } : { input, parent: sharedHost() },
+      drivenConnectionMachine,
+      setup.inspect ? { input, inspect: isolated(setup.inspect) } : { input, parent: sharedHost() },
     );
+    const driver = new Driver(this, this.actor, setup.keepalive);
+    driver.transport = setup.transport(driver);
+    this.#driver = driver;
+    attachTransport(this.actor, driver);
     this.actor.on('lifecycle.state', (change) => this.#record(change));
     this.actor.subscribe({
       complete: () => this.#settle(this.actor.getSnapshot().output as CloseInfo),
-      error: (error) => this.#settle(internalFailure(error)),
+      error: (error) => {
+        // A bug of ours: the socket must still go, and the outcome still be delivered once.
+        try {
+          driver.release();
+        } catch {}
+        this.#settle(internalFailure(error));
+      },
     });
   }
 
@@ -95,7 +245,6 @@ export class Connection {
   #start(): void {
     if (this.#started) return;
     this.#started = true;
-    provideLink(this.id, this.#link);
     this.actor.start();
   }
 
@@ -113,6 +262,11 @@ export class Connection {
   /** Resolves exactly once with how the connection ended; never rejects. */
   get closed(): Promise<CloseInfo> {
     return this.#closed;
+  }
+
+  /** The last measured round trip of a ping, in ms; `null` before the first pong. */
+  get latency(): number | null {
+    return this.#driver.latency;
   }
 
   /**
@@ -140,17 +294,19 @@ export class Connection {
     return this.#opened;
   }
 
+  /** @internal Hands an already open socket to the machine (server side, `adopt`). */
+  _adopt(protocol: string): void {
+    this.#start();
+    this.actor.send({ type: 'api.adopt', protocol });
+  }
+
   /**
    * Sends a data message: a string as text, bytes or an ArrayBuffer as binary. Throws ConnectionError
-   * ERR_INVALID_DATA for anything else and ERR_INVALID_STATE unless the connection is open.
+   * ERR_INVALID_DATA for anything else (a detached buffer included) and ERR_INVALID_STATE unless the
+   * connection is open.
    */
   send(data: SendData): void {
-    if (!(typeof data === 'string' || data instanceof Uint8Array || data instanceof ArrayBuffer)) {
-      throw new ConnectionError(
-        'ERR_INVALID_DATA',
-        `send takes a string, a Uint8Array or an ArrayBuffer, got ${data === null ? 'null' : typeof data}`,
-      );
-    }
+    checkSendData(data);
     const state = this.state;
     if (state !== 'open') {
       throw new ConnectionError(
@@ -158,7 +314,39 @@ export class Connection {
         `cannot send while ${state}: only an open connection sends`,
       );
     }
-    this.#link.send(data);
+    this.#driver.send(data);
+  }
+
+  /**
+   * Sends a ping now (RFC 6455 §5.5.2; the application heartbeat when `keepalive.message` is set) and
+   * resolves with the round-trip time in ms once the pong arrives. Rejects ERR_INVALID_STATE unless
+   * open; if the connection ends first, rejects with its error (ERR_INVALID_STATE when it has none).
+   */
+  ping(): Promise<number> {
+    const state = this.state;
+    if (state !== 'open') {
+      return handled(
+        Promise.reject(
+          new ConnectionError(
+            'ERR_INVALID_STATE',
+            `cannot ping while ${state}: only an open connection pings`,
+          ),
+        ),
+      );
+    }
+    if ((this.#driver.pings?.length ?? 0) >= MAX_PINGS_IN_FLIGHT) {
+      return handled(
+        Promise.reject(
+          new ConnectionError('ERR_INVALID_STATE', `${MAX_PINGS_IN_FLIGHT} pings already await their pong`),
+        ),
+      );
+    }
+    return handled(
+      new Promise<number>((resolve, reject) => {
+        this.#driver.nextWaiter = { resolve, reject };
+        this.actor.send({ type: 'api.ping' });
+      }),
+    );
   }
 
   /**
@@ -188,10 +376,10 @@ export class Connection {
 
   /** Adds a listener; returns a function that removes it. Listener exceptions are rethrown asynchronously. */
   on<K extends keyof ConnectionEvents>(event: K, listener: ConnectionEvents[K]): () => void {
-    if (!(event in EVENT_NAMES)) {
+    if (typeof event !== 'string' || !Object.hasOwn(EVENT_NAMES, event)) {
       throw new ConnectionError(
         'ERR_INVALID_OPTIONS',
-        `unknown event ${JSON.stringify(event)} (message, state, close, error)`,
+        `unknown event ${typeof event === 'string' ? JSON.stringify(event) : typeof event} (message, state, close, error)`,
       );
     }
     if (typeof listener !== 'function') {
@@ -207,19 +395,19 @@ export class Connection {
     };
   }
 
+  /** @internal A data message from the transport. */
+  _deliver(data: MessageData): void {
+    this.#emit('message', data);
+  }
+
   #emit<K extends keyof ConnectionEvents>(event: K, value: Parameters<ConnectionEvents[K]>[0]): void {
     const list = this.#listeners?.[event];
     if (!list || list.length === 0) return;
-    for (const listener of list.slice()) {
-      try {
-        (listener as (value: unknown) => void)(value);
-      } catch (error) {
-        // A listener's bug must not break the lifecycle; it still surfaces, as an uncaught exception.
-        queueMicrotask(() => {
-          throw error;
-        });
-      }
+    if (list.length === 1) {
+      call(list[0] as (value: unknown) => void, value);
+      return;
     }
+    for (const listener of list.slice()) call(listener as (value: unknown) => void, value);
   }
 
   #record(change: StateChangeEmitted): void {
@@ -242,21 +430,14 @@ export class Connection {
     };
     if (change.detail) record.detail = change.detail;
     this.#trail?.push(record);
-    if (this.#audit) {
-      try {
-        this.#audit(record);
-      } catch (error) {
-        queueMicrotask(() => {
-          throw error;
-        });
-      }
-    }
+    if (this.#audit) call(this.#audit as (value: unknown) => void, record);
     this.#emit('state', record);
   }
 
   #settle(info: CloseInfo): void {
     if (this.#info) return;
     this.#info = info;
+    this.#driver.end(info);
     if (info.error) this.#emit('error', info.error);
     this.#emit('close', info);
     if (this.#openSettle) {
@@ -270,6 +451,66 @@ export class Connection {
       this.#openSettle = null;
     }
     this.#resolveClosed(info);
+  }
+}
+
+/** Calls a listener or observer of the caller's: its exception never breaks the lifecycle. */
+function call(fn: (value: unknown) => void, value: unknown): void {
+  try {
+    fn(value);
+  } catch (error) {
+    rethrow(error);
+  }
+}
+
+/** A bug in the caller's code still surfaces, as an uncaught exception, outside our call stack. */
+function rethrow(error: unknown): void {
+  queueMicrotask(() => {
+    throw error;
+  });
+}
+
+/** The caller's inspection observer, isolated like listeners: a throw never wedges the actor. */
+function isolated(inspect: NonNullable<ConnectionSetup['inspect']>): (event: InspectionEvent) => void {
+  if (typeof inspect === 'function') return (event) => call(inspect as (value: unknown) => void, event);
+  return (event) => {
+    try {
+      inspect.next?.(event);
+    } catch (error) {
+      rethrow(error);
+    }
+  };
+}
+
+function checkSendData(data: unknown): void {
+  if (typeof data === 'string') return;
+  let buffer: ArrayBufferLike;
+  if (data instanceof Uint8Array) buffer = data.buffer;
+  else if (data instanceof ArrayBuffer) buffer = data;
+  else {
+    throw new ConnectionError(
+      'ERR_INVALID_DATA',
+      `send takes a string, a Uint8Array or an ArrayBuffer, got ${data === null ? 'null' : typeof data}`,
+    );
+  }
+  if (isDetached(buffer)) {
+    throw new ConnectionError(
+      'ERR_INVALID_DATA',
+      'send got a detached ArrayBuffer (or a view on one): its bytes were transferred away',
+    );
+  }
+}
+
+function isDetached(buffer: ArrayBufferLike): boolean {
+  if (!(buffer instanceof ArrayBuffer)) return false; // a SharedArrayBuffer cannot be detached
+  const flag = (buffer as { detached?: boolean }).detached;
+  if (flag !== undefined) return flag;
+  if (buffer.byteLength !== 0) return false;
+  try {
+    buffer.slice(0, 0);
+    return false;
+  } catch {
+    return true;
   }
 }
 
@@ -321,5 +562,22 @@ function internalFailure(error: unknown): CloseInfo {
  * const info = await conn.close(1000, 'done');
  */
 export function createConnection(url: string | URL, options?: ConnectionOptions): Connection {
-  return new Connection(url, options);
+  const resolved = resolveOptions(url, options);
+  const closeTimeout = wsCloseTimeout(resolved.timeouts);
+  return new Connection({
+    timeouts: resolved.timeouts,
+    keepalive: resolved.keepalive,
+    audit: resolved.audit,
+    inspect: resolved.inspect,
+    trail: resolved.trail,
+    transport: (sink) =>
+      new WsClientTransport(
+        resolved.url,
+        resolved.safeUrl,
+        resolved.protocols,
+        resolved.ws,
+        closeTimeout,
+        sink,
+      ),
+  });
 }

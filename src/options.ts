@@ -6,8 +6,11 @@ import type { InspectionEvent, Observer } from 'xstate';
 import { ConnectionError } from '../machines/connection-error.js';
 import { DEFAULT_TIMEOUTS, type Timeouts } from '../machines/types.js';
 import type { AuditRecord } from './audit/audit.js';
+import { type KeepaliveOptions, type ResolvedKeepalive, resolveKeepalive } from './keepalive.js';
 import { DEFAULT_REDACTION, type Redaction, type RedactOptions, redaction, redactUrl } from './redact.js';
 import { type ClientOptions, RESERVED_WS_OPTIONS } from './transports/ws-client.js';
+
+export type { KeepaliveOptions, ResolvedKeepalive };
 
 /** Options of {@link createConnection}. */
 export interface ConnectionOptions {
@@ -22,6 +25,14 @@ export interface ConnectionOptions {
    * @default { connect: 10000, write: 5000, read: 5000 }
    */
   timeouts?: Partial<Timeouts>;
+  /**
+   * Keepalive while open, activity-based: a ping once `interval` ms passed with no frame received; the
+   * connection fails with ERR_KEEPALIVE_TIMEOUT if nothing arrives within `timeout` ms of it. `false`
+   * turns it off (no pings, no deadline while open). With `message`/`isPong`, an application heartbeat
+   * is sent instead of a ping frame.
+   * @default { interval: 20000, timeout: 10000 }
+   */
+  keepalive?: KeepaliveOptions | false;
   /**
    * Passed through to the ws client (headers, TLS, maxPayload, perMessageDeflate, lookup, …). Not
    * `closeTimeout` or `handshakeTimeout`: the machine's deadlines govern.
@@ -59,13 +70,23 @@ export interface ResolvedOptions {
   safeUrl: string;
   protocols: string[] | undefined;
   timeouts: Timeouts;
+  keepalive: ResolvedKeepalive | null;
   ws: ClientOptions;
   audit: ((record: AuditRecord) => void) | undefined;
   inspect: ((event: InspectionEvent) => void) | Observer<InspectionEvent> | undefined;
   trail: boolean;
 }
 
-const OPTION_KEYS = new Set(['protocols', 'timeouts', 'ws', 'audit', 'inspect', 'trail', 'redact']);
+const OPTION_KEYS = new Set([
+  'protocols',
+  'timeouts',
+  'keepalive',
+  'ws',
+  'audit',
+  'inspect',
+  'trail',
+  'redact',
+]);
 const REDACT_KEYS = new Set(['keepQuery', 'headers']);
 const TIMEOUT_KEYS = new Set(['connect', 'write', 'read']);
 /** Largest delay setTimeout honours; larger ones fire after 1 ms. */
@@ -119,6 +140,7 @@ export function resolveOptions(rawUrl: unknown, options: unknown): ResolvedOptio
     safeUrl,
     protocols: resolveProtocols(o.protocols),
     timeouts: resolveTimeouts(o.timeouts),
+    keepalive: resolveKeepalive(o.keepalive),
     ws: resolveWsOptions(o.ws),
     audit: optionalFunction(o.audit, 'audit') as ResolvedOptions['audit'],
     inspect: resolveInspect(o.inspect),
