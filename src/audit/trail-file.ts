@@ -4,7 +4,12 @@
  */
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { type TrailVerification, type VerifyTrailOptions, verifyTrail } from './verify-trail.js';
+import {
+  type TrailError,
+  type TrailVerification,
+  type VerifyTrailOptions,
+  verifyTrail,
+} from './verify-trail.js';
 
 /** A record read from a file, with the line it came from (1-based). */
 export interface TrailLine {
@@ -14,13 +19,26 @@ export interface TrailLine {
 
 /** Where and why verifying a file failed. */
 export interface TrailFileError {
-  /** 1-based line of the record at fault: for a record that is missing, the line where it was expected. */
+  /**
+   * 1-based line of the record at fault. For missing records (see `gap`): the line of the connection's
+   * record that follows the gap, or, when nothing follows it, of the record the gap comes after.
+   */
   line: number;
   /** The connection whose trail failed; `null` when a line is not a record at all. */
   connectionId: string | null;
   /** The first seq of that connection that cannot be trusted (see `TrailError.seq`); `null` for a line that is not a record. */
   seq: number | null;
+  /**
+   * Why. For missing records it names the gap by its lines, e.g.
+   * `record seq 2 missing between line 2 and line 3: seq 3 follows seq 1`.
+   */
   reason: string;
+  /**
+   * Set when records of the connection are missing: the 1-based lines of its records on either side of
+   * the gap (other connections' lines may lie between). `after` is `null` when the trail's first
+   * records are missing, `before` when its last are (`complete`).
+   */
+  gap?: { after: number | null; before: number | null };
 }
 
 /** The outcome of {@link verifyTrailFile}. */
@@ -125,6 +143,7 @@ export function verifyTrailLines(
   }
   let checked = 0;
   let first: TrailFileError | undefined;
+  let firstAt = Number.POSITIVE_INFINITY;
   for (const [connectionId, group] of byConnection) {
     const result: TrailVerification = verifyTrail(
       group.map((entry) => entry.record),
@@ -132,10 +151,12 @@ export function verifyTrailLines(
     );
     checked += result.checked;
     if (result.ok || !result.error) continue;
-    const at = group[result.checked] ?? group[group.length - 1];
-    const line = group[result.checked] ? (at as TrailLine).line : (at as TrailLine).line + 1;
-    if (first === undefined || line < first.line) {
-      first = { line, connectionId, seq: result.error.seq, reason: result.error.reason };
+    const error = locate(group, result.checked, connectionId, result.error);
+    // A gap starts right after the record before it; anything else is at its line.
+    const at = error.gap ? (error.gap.after ?? 0) + 0.5 : error.line;
+    if (at < firstAt) {
+      first = error;
+      firstAt = at;
     }
   }
   if (lines.length === 0) {
@@ -149,4 +170,50 @@ export function verifyTrailLines(
   return first
     ? { ok: false, checked, connections: byConnection.size, error: first }
     : { ok: true, checked, connections: byConnection.size };
+}
+
+/** Places a connection's failure in the file: the line at fault, or the lines around missing records. */
+function locate(
+  group: readonly TrailLine[],
+  checked: number,
+  connectionId: string,
+  error: TrailError,
+): TrailFileError {
+  const { seq, reason, missing } = error;
+  const at = group[checked];
+  if (!missing) {
+    // `checked` records verified, so group[checked] is the record at fault.
+    return { line: (at ?? (group.at(-1) as TrailLine)).line, connectionId, seq, reason };
+  }
+  const after = checked > 0 ? (group[checked - 1] as TrailLine).line : null;
+  const before = at ? at.line : null;
+  const moved = group.slice(checked + 1).find((entry) => entry.record.seq === missing.first);
+  if (moved && at) {
+    // Not removed: further down the file (records swapped or reordered).
+    return {
+      line: at.line,
+      connectionId,
+      seq,
+      reason: `seq ${String(at.record.seq)} where ${seq} was expected: seq ${seq} is out of order, at line ${moved.line}`,
+    };
+  }
+  const seqs =
+    missing.last === null
+      ? `records from seq ${missing.first}`
+      : missing.last === missing.first
+        ? `record seq ${missing.first}`
+        : `records seq ${missing.first}…${missing.last}`;
+  let where: string;
+  if (missing.last === null) where = `after line ${after}: ${reason}`;
+  else if (after === null) where = `before line ${before}: the trail starts at seq ${missing.last + 1}`;
+  else {
+    where = `between line ${after} and line ${before}: seq ${missing.last + 1} follows seq ${missing.first - 1}`;
+  }
+  return {
+    line: (before ?? after) as number,
+    connectionId,
+    seq,
+    reason: `${seqs} missing ${where}`,
+    gap: { after, before },
+  };
 }

@@ -27,6 +27,14 @@ export interface VerifyTrailOptions {
    * @default false
    */
   complete?: boolean;
+  /**
+   * Require the hash chain: every record must carry `prev` and `hash` (as `jsonlAudit` writes by
+   * default). Without it, a trail whose first record has no `hash` is checked without the chain, so a
+   * file whose hash fields were all removed, and whose lines were then edited consistently, verifies.
+   * Leave it off for `conn.trail`, `hash: false` files and plain pino records, which carry no chain.
+   * @default false
+   */
+  requireChain?: boolean;
 }
 
 /** Where and why verification failed. */
@@ -39,6 +47,12 @@ export interface TrailError {
   reason: string;
   /** The trail's connection id, when known. */
   connectionId?: string;
+  /**
+   * Set when records are missing at this point (removed, or moved further down): seqs `first`…`last`
+   * (`error.seq` is `first`). `last` is `null` when the trail ends before its closed record
+   * (`complete`), so any number of records may be missing.
+   */
+  missing?: { first: number; last: number | null };
 }
 
 /** The outcome of {@link verifyTrail}. */
@@ -73,13 +87,15 @@ const encoder = new TextEncoder();
 /**
  * Verifies one connection's trail (records in the order they were written): seq runs 0, 1, 2… with
  * no gap or repeat; one connection id; neither `time` nor `elapsedMs` goes backwards; each record
- * starts where the previous one ended; the hash chain holds (when the records carry `hash`); nothing
- * follows `closed`; and the pure machine, fed the event each record names (rebuilt from `event` and
- * `detail`), makes exactly that change with exactly that detail.
+ * starts where the previous one ended; the hash chain holds (when the records carry `hash`, and
+ * always with `requireChain`); nothing follows `closed`; and the pure machine, fed the event each
+ * record names (rebuilt from `event` and `detail`), makes exactly that change with exactly that detail.
  *
  * @example
  * const result = verifyTrail(conn.trail);
  * if (!result.ok) console.error(`seq ${result.error?.seq}: ${result.error?.reason}`);
+ * // Records read back from a jsonlAudit file: refuse one whose hash fields were stripped.
+ * verifyTrail(records, { requireChain: true, complete: true });
  */
 export function verifyTrail(records: Iterable<unknown>, options: VerifyTrailOptions = {}): TrailVerification {
   let snapshot: Snapshot | null = null;
@@ -88,9 +104,10 @@ export function verifyTrail(records: Iterable<unknown>, options: VerifyTrailOpti
   let connectionId: string | undefined;
   let chained = false;
   let seq = 0;
-  const failed = (reason: string): TrailVerification => {
+  const failed = (reason: string, missing?: TrailError['missing']): TrailVerification => {
     const error: TrailError = { seq, reason };
     if (connectionId !== undefined) error.connectionId = connectionId;
+    if (missing) error.missing = missing;
     return { ok: false, checked: seq, error };
   };
 
@@ -101,10 +118,10 @@ export function verifyTrail(records: Iterable<unknown>, options: VerifyTrailOpti
       connectionId = record.connectionId;
       chained = record.hash !== undefined;
     }
+    const order = checkOrder(record, previous, seq, connectionId as string);
+    if (order) return typeof order === 'string' ? failed(order) : failed(order.reason, order.missing);
     const reason =
-      checkOrder(record, previous, seq, connectionId as string) ??
-      checkChain(record, previous, chained) ??
-      checkFrom(record, previous);
+      checkChain(record, previous, chained, options.requireChain === true) ?? checkFrom(record, previous);
     if (reason) return failed(reason);
 
     let changes: StateChangeEmitted[];
@@ -132,7 +149,10 @@ export function verifyTrail(records: Iterable<unknown>, options: VerifyTrailOpti
 
   if (previous === null) return failed('the trail is empty: it must start with the idle record (seq 0)');
   if (options.complete && previous.to !== 'closed') {
-    return failed(`the trail ends at seq ${previous.seq} in ${previous.to}: the closed record is missing`);
+    return failed(`the trail ends at seq ${previous.seq} in ${previous.to}: the closed record is missing`, {
+      first: seq,
+      last: null,
+    });
   }
   return { ok: true, checked: seq };
 }
@@ -142,7 +162,7 @@ function checkOrder(
   previous: Checked | null,
   seq: number,
   connectionId: string,
-): string | null {
+): string | { reason: string; missing: NonNullable<TrailError['missing']> } | null {
   if (previous?.to === 'closed') {
     return `a record (seq ${record.seq}) follows the closed record: closed is final`;
   }
@@ -151,7 +171,10 @@ function checkOrder(
   }
   if (record.seq > seq) {
     const missing = record.seq - 1 === seq ? `seq ${seq} is` : `seq ${seq}…${record.seq - 1} are`;
-    return `seq ${record.seq} where ${seq} was expected: ${missing} missing`;
+    return {
+      reason: `seq ${record.seq} where ${seq} was expected: ${missing} missing`,
+      missing: { first: seq, last: record.seq - 1 },
+    };
   }
   if (record.seq < seq) return `seq ${record.seq} where ${seq} was expected: repeated or out of order`;
   if (previous && record.elapsedMs < previous.elapsedMs) {
@@ -163,8 +186,16 @@ function checkOrder(
   return null;
 }
 
-function checkChain(record: Checked, previous: Checked | null, chained: boolean): string | null {
+function checkChain(
+  record: Checked,
+  previous: Checked | null,
+  chained: boolean,
+  required: boolean,
+): string | null {
   if (!chained) {
+    if (required) {
+      return `no hash chain: seq ${record.seq} has no hash, and requireChain wants prev and hash on every record (were they removed?)`;
+    }
     return record.hash === undefined && record.prev === undefined
       ? null
       : 'hash or prev appears in a trail whose first record has no hash';

@@ -43,7 +43,7 @@ describe('the audit helpers docs/audit.md names', () => {
     expect(canonicalJson(hashed)).toBe(shown);
     // Fields other tools add are not hashed.
     expect(hashRecord({ level: 30, pid: 1, hostname: 'h', ...second })).toBe(second.hash);
-    expect(verifyTrail(exampleLines)).toEqual({ ok: true, checked: 2 });
+    expect(verifyTrail(exampleLines, { requireChain: true })).toEqual({ ok: true, checked: 2 });
   });
 
   it('hide credential headers with redactHeaders', () => {

@@ -75,12 +75,17 @@ describe('a JSONL trail file', () => {
     expect(await verifyLines(lines, true)).toEqual({ ok: true, checked: 6, connections: 1 });
   }, 5000);
 
-  it('with one line removed fails at that seq (the last one only when the trail must be complete)', async () => {
+  it('with one line removed fails at that seq, naming the lines around the gap (the last one only when the trail must be complete)', async () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 0, max: 5 }), async (k) => {
         const result = await verifyLines(lines.toSpliced(k, 1), true);
         expect(result.ok).toBe(false);
-        expect(result.error).toMatchObject({ seq: k, line: k + 1 });
+        // The record that followed the removed one now stands at line k + 1; the one before it at k.
+        const gap = { after: k === 0 ? null : k, before: k === 5 ? null : k + 1 };
+        expect(result.error).toMatchObject({ seq: k, line: gap.before ?? gap.after, gap });
+        if (gap.after !== null && gap.before !== null) {
+          expect(result.error?.reason).toMatch(`record seq ${k} missing between line ${k} and line ${k + 1}`);
+        }
       }),
       { numRuns: 12 },
     );

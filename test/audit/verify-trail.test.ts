@@ -7,6 +7,7 @@ import type { AuditRecord } from '../../src/audit/audit.js';
 import { createAuditChain } from '../../src/audit/audit-chain.js';
 import { verifyTrail } from '../../src/audit/verify-trail.js';
 import { runScenario } from './scenarios.js';
+import { cleanCloseTrail } from './trails.js';
 
 /** idle → connecting → open → closing-sent (api.close 4000) → draining → closed. */
 let closed: AuditRecord[];
@@ -221,5 +222,78 @@ describe('verifyTrail rejects', () => {
       seq: 4,
       reason: 'hash missing in a hash-chained trail',
     });
+  });
+});
+
+describe('verifyTrail with requireChain', () => {
+  const trail = cleanCloseTrail('c1');
+  const chained = () => trail.map(createAuditChain()) as unknown as Array<Record<string, unknown>>;
+  const stripped = () =>
+    chained().map(({ hash: _hash, prev: _prev, ...rest }) => rest as Record<string, unknown>);
+
+  it('accepts a hash-chained trail', () => {
+    expect(verifyTrail(chained(), { requireChain: true, complete: true })).toEqual({ ok: true, checked: 6 });
+  });
+
+  it('fails a trail whose hashes were all stripped and whose records were then edited, at seq 0', () => {
+    const forged = stripped().map((r) =>
+      r.detail ? { ...r, detail: { ...(r.detail as object), reason: 'forged' } } : r,
+    );
+    // Without the option the forgery is a consistent unchained trail: that is what it guards against.
+    expect(verifyTrail(forged, { complete: true })).toEqual({ ok: true, checked: 6 });
+    expect(verifyTrail(forged, { requireChain: true })).toEqual({
+      ok: false,
+      checked: 0,
+      error: {
+        seq: 0,
+        connectionId: 'c1',
+        reason:
+          'no hash chain: seq 0 has no hash, and requireChain wants prev and hash on every record (were they removed?)',
+      },
+    });
+  });
+
+  it('fails conn.trail-style records, which carry no chain', () => {
+    expect(verifyTrail(trail, { requireChain: true }).error).toMatchObject({
+      seq: 0,
+      reason: /no hash chain/,
+    });
+  });
+
+  it('fails a record whose hash alone was removed, and one whose prev alone was removed', () => {
+    const noHash = chained();
+    delete noHash[3]?.hash;
+    expect(verifyTrail(noHash, { requireChain: true }).error).toMatchObject({
+      seq: 3,
+      reason: 'hash missing in a hash-chained trail',
+    });
+    const noPrev = chained();
+    delete noPrev[2]?.prev;
+    expect(verifyTrail(noPrev, { requireChain: true }).error).toMatchObject({ seq: 2 });
+  });
+});
+
+describe('verifyTrail names missing records', () => {
+  const trail = cleanCloseTrail('c1');
+
+  it.each([
+    ['one in the middle', trail.toSpliced(2, 1), 2, { first: 2, last: 2 }],
+    ['two in the middle', trail.toSpliced(2, 2), 2, { first: 2, last: 3 }],
+    ['the first', trail.slice(1), 0, { first: 0, last: 0 }],
+  ])('%s', (_what, records, seq, missing) => {
+    expect(verifyTrail(records).error).toMatchObject({ seq, missing });
+  });
+
+  it('the end of a trail that must be complete, open-ended', () => {
+    expect(verifyTrail(trail.slice(0, 4), { complete: true }).error).toMatchObject({
+      seq: 4,
+      missing: { first: 4, last: null },
+    });
+  });
+
+  it('not for other failures', () => {
+    const repeated = trail.toSpliced(2, 0, trail[1] as AuditRecord);
+    expect(verifyTrail(repeated).error).toMatchObject({ seq: 2, reason: /repeated/ });
+    expect(verifyTrail(repeated).error).not.toHaveProperty('missing');
   });
 });

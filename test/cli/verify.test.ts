@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, it } from 'vitest';
 import { jsonlAudit } from '../../src/audit/jsonl-audit.js';
 import { createConnection } from '../../src/connection.js';
 import { startPeer } from '../../src/testing/index.js';
+import { interleavedLines } from '../audit/trails.js';
 import { cli, ensureBuilt, killAll } from './helpers.js';
 
 let dir: string;
@@ -52,7 +53,11 @@ describe.concurrent('verify', () => {
   });
 
   it.for([
-    { name: 'a removed record', edit: (l: string[]) => l.toSpliced(2, 1), says: /line 3, seq 2: / },
+    {
+      name: 'a removed record',
+      edit: (l: string[]) => l.toSpliced(2, 1),
+      says: /line 3, seq 2: record seq 2 missing between line 2 and line 3: seq 3 follows seq 1\n/,
+    },
     {
       name: 'two records swapped',
       edit: (l: string[]) => [l[0], l[2], l[1], ...l.slice(3)] as string[],
@@ -83,5 +88,39 @@ describe.concurrent('verify', () => {
     const lenient = cli(['verify', file]);
     expect((await lenient.exit).code).toBe(0);
     expect(lenient.stdout).toContain('4 records checked');
+  });
+
+  it('names the lines around a record removed from a file of interleaved connections', async ({ expect }) => {
+    // Connection a's seq 4 (line 8) removed: its seq 3 is at line 7, its seq 5 now at line 11.
+    const { lines: both } = interleavedLines();
+    const run = cli(['verify', trailFile('interleaved-cut.jsonl', both.toSpliced(7, 1))]);
+    expect((await run.exit).code).toBe(1);
+    expect(run.stdout).toContain(
+      'invalid: line 11, seq 4, connection a: record seq 4 missing between line 7 and line 11: seq 5 follows seq 3\n',
+    );
+  });
+
+  it('--require-chain rejects a trail whose hash fields were stripped and whose lines were edited', async ({
+    expect,
+  }) => {
+    const forged = lines.map((line) => {
+      const { hash: _hash, prev: _prev, ...rest } = JSON.parse(line) as Record<string, unknown>;
+      return JSON.stringify(rest).replaceAll('"done"', '"forged"');
+    });
+    const file = trailFile('stripped.jsonl', forged);
+    const lenient = cli(['verify', file, '--complete']);
+    expect((await lenient.exit).code).toBe(0);
+    const strict = cli(['verify', file, '--complete', '--require-chain']);
+    expect((await strict.exit).code).toBe(1);
+    expect(strict.stdout).toMatch(/^invalid: line 1, seq 0: no hash chain: seq 0 has no hash/);
+    // The file jsonlAudit wrote passes it.
+    const intact = cli(['verify', join(dir, 'valid.jsonl'), '--require-chain']);
+    expect((await intact.exit).code).toBe(0);
+  });
+
+  it('--help documents --require-chain', async ({ expect }) => {
+    const run = cli(['verify', '--help']);
+    expect((await run.exit).code).toBe(0);
+    expect(run.stdout).toContain('--require-chain');
   });
 });
