@@ -1,47 +1,13 @@
 /**
  * The pure machine, without sockets: `transition()` for single steps, a SimulatedClock for deadlines,
- * and a recording socket actor that only collects the commands the machine gives. Grouped by the
- * RFC 6455 process each rule comes from.
+ * and recording `transport.*` actions that only collect the commands the machine gives. Grouped by the
+ * RFC 6455 process each rule comes from. Keepalive is off here (keepalive.test.ts covers it).
  */
 
 import { describe, expect, it } from 'vitest';
-import { createActor, fromCallback, initialTransition, SimulatedClock, transition } from 'xstate';
-import {
-  ConnectionError,
-  type ConnectionEvent,
-  connectionMachine,
-  type SocketActorInput,
-  type SocketCommand,
-  type StateChangeEmitted,
-} from '../../machines/index.js';
-
-const TIMEOUTS = { connect: 1000, write: 300, read: 700 };
-
-/** A running machine whose socket actor records commands, driven by a simulated clock. */
-function start() {
-  const commands: SocketCommand['type'][] = [];
-  const closeCommands: SocketCommand[] = [];
-  const recorder = fromCallback<SocketCommand, SocketActorInput>(({ receive }) => {
-    receive((command) => {
-      commands.push(command.type);
-      if (command.type === 'socket.close') closeCommands.push(command);
-    });
-  });
-  const clock = new SimulatedClock();
-  const actor = createActor(connectionMachine.provide({ actors: { socket: recorder } }), {
-    clock,
-    input: { connectionId: 'test', timeouts: TIMEOUTS },
-  });
-  const emitted: StateChangeEmitted[] = [];
-  actor.on('lifecycle.state', (change) => emitted.push(change));
-  actor.start();
-  const send = (...events: ConnectionEvent[]) => {
-    for (const event of events) actor.send(event);
-  };
-  const state = () => actor.getSnapshot().value;
-  const output = () => actor.getSnapshot().output;
-  return { actor, clock, commands, closeCommands, emitted, send, state, output };
-}
+import { initialTransition, transition } from 'xstate';
+import { ConnectionError, type ConnectionEvent, connectionMachine } from '../../machines/index.js';
+import { start, TIMEOUTS } from './harness.js';
 
 const failed = (code: 'ERR_CONNECT_FAILED' | 'ERR_PROTOCOL') => new ConnectionError(code, 'test');
 
@@ -74,7 +40,7 @@ describe('initial state', () => {
   it('keeps no URL or header in its context', () => {
     const [snapshot] = initialTransition(connectionMachine, { connectionId: 'c1' });
     expect(Object.keys(snapshot.context).sort()).toEqual(
-      ['closeSent', 'connectionId', 'error', 'initiator', 'received', 'timeouts'].sort(),
+      ['closeSent', 'connectionId', 'error', 'initiator', 'keepalive', 'received', 'timeouts'].sort(),
     );
   });
 });
@@ -84,7 +50,7 @@ describe('RFC 6455 §4.1 opening handshake', () => {
     const m = start();
     m.send({ type: 'api.open' });
     expect(m.state()).toBe('connecting');
-    expect(m.commands).toEqual(['socket.connect']);
+    expect(m.commands).toEqual(['transport.connect']);
   });
 
   it('is established on ws.open', () => {
@@ -117,7 +83,7 @@ describe('RFC 6455 §4.1 opening handshake', () => {
     expect(m.state()).toBe('closed');
     expect(m.output()?.error?.code).toBe('ERR_CONNECT_TIMEOUT');
     expect(m.output()?.initiator).toBe('local');
-    expect(m.commands).toEqual(['socket.connect', 'socket.destroy']);
+    expect(m.commands).toEqual(['transport.connect', 'transport.destroy', 'transport.release']);
   });
 
   it.each(['api.close', 'api.terminate'] as const)('is aborted by %s without an error', (type) => {
@@ -126,7 +92,7 @@ describe('RFC 6455 §4.1 opening handshake', () => {
     m.send(type === 'api.close' ? { type, code: 1000, reason: '' } : { type });
     expect(m.state()).toBe('closed');
     expect(m.output()).toEqual({ code: 1006, reason: '', wasClean: false, initiator: 'local' });
-    expect(m.commands).toEqual(['socket.connect', 'socket.destroy']);
+    expect(m.commands).toEqual(['transport.connect', 'transport.destroy', 'transport.release']);
   });
 });
 
@@ -137,7 +103,8 @@ describe('never opened', () => {
       const m = start();
       m.send(type === 'api.close' ? { type, code: 1000, reason: '' } : { type });
       expect(m.output()).toEqual({ code: 1006, reason: '', wasClean: false, initiator: 'local' });
-      expect(m.commands).toEqual([]);
+      // Released, though no socket was ever made.
+      expect(m.commands).toEqual(['transport.release']);
     },
   );
 });
@@ -147,7 +114,7 @@ describe('RFC 6455 §7.1.2 start the closing handshake', () => {
     const m = opened();
     m.send({ type: 'api.close', code: 4001, reason: 'bye' });
     expect(m.state()).toBe('closing-sent');
-    expect(m.closeCommands).toEqual([{ type: 'socket.close', code: 4001, reason: 'bye' }]);
+    expect(m.closeCommands).toEqual([{ code: 4001, reason: 'bye' }]);
     expect(m.emitted.at(-1)?.detail).toEqual({ code: 4001, reason: 'bye' });
   });
 
@@ -161,7 +128,8 @@ describe('RFC 6455 §7.1.2 start the closing handshake', () => {
     expect(m.state()).toBe('draining');
     m.send({ type: 'ws.closed', code: 1000, reason: 'ok' });
     expect(m.output()).toEqual({ code: 1000, reason: 'ok', wasClean: true, initiator: 'local' });
-    expect(m.commands).toEqual(['socket.connect', 'socket.close']);
+    // The server ended TCP: nothing to destroy, only our listeners to remove.
+    expect(m.commands).toEqual(['transport.connect', 'transport.close', 'transport.release']);
   });
 
   it('reports 1005 from a Close without status as the code', () => {
@@ -182,7 +150,7 @@ describe('RFC 6455 §7.1.2 start the closing handshake', () => {
     m.clock.increment(1);
     expect(m.output()).toMatchObject({ code: 1006, wasClean: false, initiator: 'local' });
     expect(m.output()?.error?.code).toBe('ERR_WRITE_DEADLINE');
-    expect(m.commands.at(-1)).toBe('socket.destroy');
+    expect(m.commands.slice(-2)).toEqual(['transport.destroy', 'transport.release']);
   });
 
   it('fails at the read deadline when the peer never answers, counted from entering draining', () => {
@@ -195,7 +163,7 @@ describe('RFC 6455 §7.1.2 start the closing handshake', () => {
     m.clock.increment(1);
     expect(m.output()?.error?.code).toBe('ERR_READ_DEADLINE');
     expect(m.output()).toMatchObject({ code: 1006, wasClean: false });
-    expect(m.commands.at(-1)).toBe('socket.destroy');
+    expect(m.commands.slice(-2)).toEqual(['transport.destroy', 'transport.release']);
   });
 
   it('is not extended by the peer’s Close: then the deadline ends a clean close (§7.1.1)', () => {
@@ -206,7 +174,7 @@ describe('RFC 6455 §7.1.2 start the closing handshake', () => {
     m.clock.increment(10);
     expect(m.state()).toBe('closed');
     expect(m.output()).toEqual({ code: 1000, reason: '', wasClean: true, initiator: 'local' });
-    expect(m.commands.at(-1)).toBe('socket.destroy');
+    expect(m.commands.slice(-2)).toEqual(['transport.destroy', 'transport.release']);
   });
 
   it('keeps the peer’s Close that crosses ours (§7.1.3) while our Close is still queued', () => {
@@ -227,7 +195,7 @@ describe('RFC 6455 §7.1.2 start the closing handshake', () => {
       { type: 'api.close', code: 4002, reason: 'second' },
     );
     m.send({ type: 'ws.flushed' }, { type: 'api.close', code: 4003, reason: 'third' });
-    expect(m.closeCommands).toEqual([{ type: 'socket.close', code: 4001, reason: 'first' }]);
+    expect(m.closeCommands).toEqual([{ code: 4001, reason: 'first' }]);
     expect(m.state()).toBe('draining');
   });
 });
@@ -237,7 +205,7 @@ describe('RFC 6455 §7.1.3 the peer starts the closing handshake', () => {
     const m = opened();
     m.send({ type: 'ws.close-received', code: 1001, reason: 'going away' });
     expect(m.state()).toBe('closing-sent');
-    expect(m.closeCommands).toEqual([{ type: 'socket.close' }]);
+    expect(m.closeCommands).toEqual([{}]);
     m.send({ type: 'ws.flushed' });
     expect(m.state()).toBe('draining');
     m.send({ type: 'ws.closed', code: 1001, reason: 'going away' });
@@ -303,7 +271,7 @@ describe('RFC 6455 §7.1.7 fail the WebSocket connection', () => {
     m.send(...before, { type: 'ws.protocol-error', error });
     expect(m.output()).toMatchObject({ code: 1006, wasClean: false, initiator: 'local' });
     expect(m.output()?.error).toBe(error);
-    expect(m.commands.at(-1)).toBe('socket.destroy');
+    expect(m.commands.slice(-2)).toEqual(['transport.destroy', 'transport.release']);
   });
 });
 
@@ -329,7 +297,7 @@ describe('terminate (close the connection, no handshake)', () => {
     m.send(...before, { type: 'api.terminate' });
     expect(m.output()).toMatchObject({ ...expected, initiator: 'local' });
     expect(m.output()?.error).toBeUndefined();
-    expect(m.commands.at(-1)).toBe('socket.destroy');
+    expect(m.commands.slice(-2)).toEqual(['transport.destroy', 'transport.release']);
   });
 });
 

@@ -1,8 +1,9 @@
 /**
  * The machine's edges, computed from its definition (never typed in), with names a person can read:
- * `closing-sent --xstate.after.write--> closed`, `draining --ws.closed [peerCloseReceived]--> closed`.
+ * `closing-sent --xstate.after.write--> closed`, `draining --ws.closed [peerCloseReceived]--> closed`,
+ * `open.quiet --xstate.after.interval--> open.awaiting-pong`. Sub-states are named by their path.
  */
-import type { AnyStateMachine, AnyTransitionDefinition } from 'xstate';
+import type { AnyStateMachine, AnyStateNode, AnyTransitionDefinition } from 'xstate';
 
 /** `xstate.after.write.connection.closing-sent` → `xstate.after.write`. */
 export function eventName(eventType: string): string {
@@ -12,8 +13,14 @@ export function eventName(eventType: string): string {
 
 export function edgeKey(transition: AnyTransitionDefinition): string {
   const guard = transition.guard === undefined ? '' : ` [${guardName(transition.guard)}]`;
-  const target = transition.target?.[0]?.key ?? '(stays)';
-  return `${transition.source.key} --${eventName(transition.eventType)}${guard}--> ${target}`;
+  const targetNode = transition.target?.[0];
+  const target = targetNode ? pathOf(targetNode) : '(stays)';
+  return `${pathOf(transition.source)} --${eventName(transition.eventType)}${guard}--> ${target}`;
+}
+
+/** `open.quiet`: a state node's path below the root. */
+export function pathOf(node: AnyStateNode): string {
+  return node.path.join('.');
 }
 
 function guardName(guard: unknown): string {
@@ -22,10 +29,23 @@ function guardName(guard: unknown): string {
   return 'inline guard';
 }
 
-/** Every transition of every top-level state, guarded alternatives and deadlines included. */
+/** Every state node below the root, sub-states included, parents first. */
+export function stateNodes(machine: AnyStateMachine): AnyStateNode[] {
+  const nodes: AnyStateNode[] = [];
+  const visit = (node: AnyStateNode) => {
+    for (const child of Object.values(node.states) as AnyStateNode[]) {
+      nodes.push(child);
+      visit(child);
+    }
+  };
+  visit(machine.root);
+  return nodes;
+}
+
+/** Every transition of every state, sub-states, guarded alternatives and deadlines included. */
 export function machineEdges(machine: AnyStateMachine): string[] {
   const edges: string[] = [];
-  for (const node of Object.values(machine.root.states)) {
+  for (const node of stateNodes(machine)) {
     for (const transitions of node.transitions.values()) {
       for (const transition of transitions) edges.push(edgeKey(transition));
     }

@@ -5,20 +5,29 @@
 export const INTENDED_EDGES: readonly string[] = [
   // idle
   'idle --api.open--> connecting',
+  'idle --api.adopt [keepaliveOn]--> open.quiet', // server side: the socket is open already (§4.2.2)
+  'idle --api.adopt--> open.keepalive-off',
   'idle --api.close--> closed',
   'idle --api.terminate--> closed',
   // connecting (RFC 6455 §4.1)
-  'connecting --ws.open--> open',
+  'connecting --ws.open [keepaliveOn]--> open.quiet',
+  'connecting --ws.open--> open.keepalive-off',
   'connecting --ws.handshake-failed--> closed',
   'connecting --xstate.after.connect--> closed',
   'connecting --api.close--> closed',
   'connecting --api.terminate--> closed',
   // open
+  'open --api.ping--> (stays)', // §5.5.2, conn.ping()
   'open --api.close--> closing-sent', // §7.1.2
   'open --ws.close-received--> closing-sent', // §5.5.1, §7.1.3
   'open --ws.closed--> closed', // §7.1.5 (1006)
   'open --ws.protocol-error--> closed', // §7.1.7
   'open --api.terminate--> closed',
+  // open's keepalive sub-states: activity-based pings, a deadline for any frame after one
+  'open.quiet --xstate.after.interval--> open.awaiting-pong',
+  'open.quiet --ws.activity--> open.quiet',
+  'open.awaiting-pong --xstate.after.pong--> closed', // §7.1.7, ERR_KEEPALIVE_TIMEOUT
+  'open.awaiting-pong --ws.activity--> open.quiet',
   // closing-sent
   'closing-sent --ws.flushed--> draining',
   'closing-sent --xstate.after.write--> closed',

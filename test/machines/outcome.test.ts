@@ -4,14 +4,13 @@
  * A recording socket actor and a SimulatedClock, as in connection-machine.test.ts.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createActor, fromCallback, initialTransition, SimulatedClock } from 'xstate';
+import { createActor, initialTransition, SimulatedClock } from 'xstate';
 import { ConnectionError } from '../../machines/connection-error.js';
 import type {
   ConnectionEvent,
   ConnectionInput,
   Initiator,
-  SocketActorInput,
-  SocketCommand,
+  Keepalive,
   StateChangeEmitted,
 } from '../../machines/index.js';
 import { INTENDED_EDGES } from './intended-edges.js';
@@ -25,16 +24,16 @@ beforeAll(async () => {
 });
 
 const TIMEOUTS = { connect: 1000, write: 300, read: 700 };
+const KEEPALIVE: Keepalive = { interval: 200, timeout: 100 };
 
 /** An event to send, or milliseconds for the simulated clock to advance. */
 type Step = ConnectionEvent | number;
 
-function drive(steps: Step[]) {
-  const socket = fromCallback<SocketCommand, SocketActorInput>(() => {});
+function drive(steps: Step[], keepalive: Keepalive | null = KEEPALIVE) {
   const clock = new SimulatedClock();
-  const actor = createActor(m.connectionMachine.provide({ actors: { socket } }), {
+  const actor = createActor(m.connectionMachine, {
     clock,
-    input: { connectionId: 'outcome', timeouts: TIMEOUTS },
+    input: { connectionId: 'outcome', timeouts: TIMEOUTS, keepalive },
   });
   const emitted: StateChangeEmitted[] = [];
   actor.on('lifecycle.state', (change) => emitted.push(change));
@@ -49,14 +48,19 @@ function drive(steps: Step[]) {
 const open: ConnectionEvent = { type: 'api.open' };
 const opened: Step[] = [open, { type: 'ws.open', protocol: '' }];
 const close: ConnectionEvent = { type: 'api.close', code: 1000, reason: '' };
+const adopt: ConnectionEvent = { type: 'api.adopt', protocol: '' };
+const activity: ConnectionEvent = { type: 'ws.activity' };
 const failed = (code: 'ERR_CONNECT_FAILED' | 'ERR_PROTOCOL') => new ConnectionError(code, 'test');
 
 describe('who initiated: set by the first edge out of idle, connecting or open, then never changed', () => {
-  const rows: [edge: string, steps: Step[], initiator: Initiator | null][] = [
+  const rows: [edge: string, steps: Step[], initiator: Initiator | null, keepalive?: null][] = [
     ['idle --api.open--> connecting', [open], null],
+    ['idle --api.adopt [keepaliveOn]--> open.quiet', [adopt], null],
+    ['idle --api.adopt--> open.keepalive-off', [adopt], null, null],
     ['idle --api.close--> closed', [close], 'local'],
     ['idle --api.terminate--> closed', [{ type: 'api.terminate' }], 'local'],
-    ['connecting --ws.open--> open', opened, null],
+    ['connecting --ws.open [keepaliveOn]--> open.quiet', opened, null],
+    ['connecting --ws.open--> open.keepalive-off', opened, null, null],
     [
       'connecting --ws.handshake-failed--> closed',
       [open, { type: 'ws.handshake-failed', error: failed('ERR_CONNECT_FAILED') }],
@@ -65,6 +69,7 @@ describe('who initiated: set by the first edge out of idle, connecting or open, 
     ['connecting --xstate.after.connect--> closed', [open, TIMEOUTS.connect], 'local'],
     ['connecting --api.close--> closed', [open, close], 'local'],
     ['connecting --api.terminate--> closed', [open, { type: 'api.terminate' }], 'local'],
+    ['open --api.ping--> (stays)', [...opened, { type: 'api.ping' }], null],
     ['open --api.close--> closing-sent', [...opened, close], 'local'],
     [
       'open --ws.close-received--> closing-sent',
@@ -78,15 +83,23 @@ describe('who initiated: set by the first edge out of idle, connecting or open, 
       'local',
     ],
     ['open --api.terminate--> closed', [...opened, { type: 'api.terminate' }], 'local'],
+    ['open.quiet --xstate.after.interval--> open.awaiting-pong', [...opened, KEEPALIVE.interval], null],
+    ['open.quiet --ws.activity--> open.quiet', [...opened, activity], null],
+    [
+      'open.awaiting-pong --xstate.after.pong--> closed',
+      [...opened, KEEPALIVE.interval, KEEPALIVE.timeout],
+      'local',
+    ],
+    ['open.awaiting-pong --ws.activity--> open.quiet', [...opened, KEEPALIVE.interval, activity], null],
   ];
 
   it('covers every intended edge out of idle, connecting and open', () => {
-    const outOfStart = INTENDED_EDGES.filter((edge) => /^(idle|connecting|open) /.test(edge));
+    const outOfStart = INTENDED_EDGES.filter((edge) => /^(idle|connecting|open)[ .]/.test(edge));
     expect(rows.map(([edge]) => edge).sort()).toEqual([...outOfStart].sort());
   });
 
-  it.each(rows)('%s', (_edge, steps, initiator) => {
-    const run = drive(steps);
+  it.each(rows)('%s', (_edge, steps, initiator, keepalive) => {
+    const run = drive(steps, keepalive);
     expect(run.snapshot().context.initiator).toBe(initiator);
     if (initiator === null) return;
     // Whatever happens next (the other side closing too, TCP ending), the initiator stays.
@@ -161,6 +174,11 @@ describe('failure messages name the deadline and its value', () => {
       "the peer's Close frame did not arrive within 700 ms (read deadline); the socket was destroyed",
     ],
     [
+      'ERR_KEEPALIVE_TIMEOUT',
+      [...opened, KEEPALIVE.interval, KEEPALIVE.timeout],
+      'no frame arrived within 100 ms of our ping, after 200 ms of silence (keepalive); the connection was failed',
+    ],
+    [
       'ERR_SOCKET',
       [...opened, { type: 'ws.closed', code: 1006, reason: '' }],
       "the TCP connection ended before the peer's Close frame arrived (1006, RFC 6455 §7.1.5)",
@@ -179,6 +197,7 @@ describe('input and outcome defaults', () => {
     const [snapshot] = initialTransition(m.connectionMachine, undefined as unknown as ConnectionInput);
     expect(snapshot.context.connectionId).toBe('');
     expect(snapshot.context.timeouts).toEqual({ connect: 10_000, write: 5_000, read: 5_000 });
+    expect(snapshot.context.keepalive).toEqual({ interval: 20_000, timeout: 10_000 });
     expect(initialTransition(m.connectionMachine, { timeouts: {} })[0].context.connectionId).toBe('');
   });
 
