@@ -116,3 +116,37 @@ export function redactMessage(message: string): string {
     }
   });
 }
+
+/** Escapes of the control characters people recognise; the rest show as `\xNN`. */
+const CONTROL_ESCAPES: Readonly<Record<number, string>> = {
+  0: '\\0',
+  8: '\\b',
+  10: '\\n',
+  11: '\\v',
+  12: '\\f',
+  13: '\\r',
+};
+
+/**
+ * Names the character at `index` of `text` for an error message without quoting `text`, which may be
+ * a secret (a header value, a token passed as a subprotocol): a control character by its escape, a
+ * space or tab by name, an ASCII separator by itself, anything else only by its class. The caller has
+ * found that this character is not allowed there.
+ *
+ * @example
+ * describeCharAt('Bearer abc', 6); // 'a space (at index 6)'
+ * describeCharAt('abcde\nf', 5); // 'a control character (\\n at index 5)'
+ */
+export function describeCharAt(text: string, index: number): string {
+  const code = text.charCodeAt(index);
+  const at = `at index ${index}`;
+  if (code === 0x20) return `a space (${at})`;
+  if (code === 0x09) return `a tab (${at})`;
+  if (code < 0x20 || code === 0x7f) {
+    const shown = CONTROL_ESCAPES[code] ?? `\\x${code.toString(16).padStart(2, '0')}`;
+    return `a control character (${shown} ${at})`;
+  }
+  if (code < 0x7f) return `a separator ('${String.fromCharCode(code)}' ${at})`;
+  if (code <= 0xff) return `a non-ASCII character (${at})`;
+  return `a character above U+00FF (${at})`;
+}
