@@ -8,6 +8,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 const TCPDUMP_PATHS = ['/usr/bin/tcpdump', '/usr/sbin/tcpdump'];
+/** coreutils `timeout`: bounds tcpdump's life even if this process dies without stopping it. */
+const TIMEOUT_PATH = '/usr/bin/timeout';
 
 /** The tcpdump binary, or null. */
 export function tcpdumpPath(): string | null {
@@ -39,7 +41,7 @@ export interface RstCaptureResult {
 }
 
 export interface RstCapture {
-  /** Waits `settleMs` for late segments, stops tcpdump (SIGINT, then SIGKILL after 2 s) and reports. */
+  /** Waits `settleMs` for late segments, stops tcpdump (SIGINT, then SIGTERM after 2 s) and reports. */
   stop(settleMs?: number): Promise<RstCaptureResult>;
 }
 
@@ -49,21 +51,26 @@ export function rstFilter(port: number): string {
 }
 
 /**
- * Starts tcpdump on `lo` for `port` and resolves once it is listening (rejects after `readyMs`).
+ * Starts tcpdump on `lo` for `port` and resolves once it is listening (rejects after `readyMs`). It
+ * never outlives `maxMs`, nor this process's normal or crashing exit.
  *
  * @example
  * const capture = await startRstCapture(server.port);
  * // … run closes …
  * const { rsts } = await capture.stop();
  */
-export async function startRstCapture(port: number, readyMs = 5000): Promise<RstCapture> {
+export async function startRstCapture(port: number, readyMs = 5000, maxMs = 300_000): Promise<RstCapture> {
   const support = captureSupport();
   if (!support.ok) throw new Error(`cannot capture: ${support.reason}`);
-  const child: ChildProcess = spawn(
-    support.tcpdump,
-    ['-i', 'lo', '-n', '-l', '-p', '--immediate-mode', rstFilter(port)],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const tcpdump = [support.tcpdump, '-i', 'lo', '-n', '-l', '-p', '--immediate-mode', rstFilter(port)];
+  // Under `timeout` (which passes our SIGINT on to tcpdump) so that a crash here cannot orphan it for long.
+  const [command, ...args] = existsSync(TIMEOUT_PATH)
+    ? [TIMEOUT_PATH, '--signal=INT', '--kill-after=2', `${Math.ceil(maxMs / 1000)}`, ...tcpdump]
+    : tcpdump;
+  const child: ChildProcess = spawn(command as string, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // If this process exits without stop(), take the capture with it.
+  const onExit = () => child.kill('SIGTERM');
+  process.once('exit', onExit);
   let stdout = '';
   let stderr = '';
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
@@ -73,12 +80,16 @@ export async function startRstCapture(port: number, readyMs = 5000): Promise<Rst
     stderr += chunk;
   });
   const exited = new Promise<void>((resolve) => {
-    child.once('exit', () => resolve());
-    child.once('error', () => resolve());
+    const done = () => {
+      process.off('exit', onExit);
+      resolve();
+    };
+    child.once('exit', done);
+    child.once('error', done);
   });
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
-      child.kill('SIGKILL');
+      child.kill('SIGTERM');
       reject(new Error(`tcpdump not listening after ${readyMs} ms: ${stderr.trim()}`));
     }, readyMs);
     const check = () => {
@@ -99,7 +110,7 @@ export async function startRstCapture(port: number, readyMs = 5000): Promise<Rst
     async stop(settleMs = 200) {
       await new Promise((resolve) => setTimeout(resolve, settleMs));
       child.kill('SIGINT');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 2000);
+      const killer = setTimeout(() => child.kill('SIGTERM'), 2000);
       await exited;
       clearTimeout(killer);
       const rsts = stdout
