@@ -64,21 +64,30 @@ export class WsClientTransport implements Transport {
   /** `ws.closed` was reported. */
   ended = false;
 
+  // Private: the real URL, subprotocols and headers may hold secrets; nothing shows them (util.inspect).
+  readonly #url: URL;
+  readonly #protocols: string[] | undefined;
+  readonly #options: ClientOptions;
+
   constructor(
-    readonly url: URL,
+    url: URL,
     /** The URL with credentials and query values redacted, for error messages. */
     readonly safeUrl: string,
-    readonly protocols: string[] | undefined,
-    readonly options: ClientOptions,
+    protocols: string[] | undefined,
+    options: ClientOptions,
     readonly closeTimeout: number,
     readonly sink: TransportSink,
-  ) {}
+  ) {
+    this.#url = url;
+    this.#protocols = protocols;
+    this.#options = options;
+  }
 
   connect(): void {
     let ws: WebSocket;
     try {
-      ws = new WebSocket(this.url, this.protocols, {
-        ...this.options,
+      ws = new WebSocket(this.#url, this.#protocols, {
+        ...this.#options,
         closeTimeout: this.closeTimeout,
       } as ClientOptions);
     } catch (error) {
@@ -385,7 +394,6 @@ function onConclude(this: EventEmitter & Tagged, code: number, reason: Buffer): 
   const transport = this[kTransport];
   if (!transport) return;
   transport.peerClosed = true;
-  transport.sink.frame();
   transport.sink.event({ type: 'ws.close-received', code, reason: reason.toString() });
 }
 

@@ -9,8 +9,11 @@ import type { CloseInfo, ConnectionErrorCode, Initiator, StateName, Timeouts } f
 import type { Connection } from '../../src/index.js';
 import { type Peer, type PeerConnection, startPeer } from '../../src/testing/index.js';
 import { waitFor } from '../helpers.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 import { edgeKey } from '../machines/edges.js';
-import { edgesOf, type Path } from './paths.js';
+import { edgesOf, type ModelPath } from './paths.js';
 
 /** What the run must end with, from the stimuli alone. */
 export interface Expected {
@@ -49,6 +52,8 @@ export interface Outcome {
 
 const SHORT = 250;
 const LONG = 3000;
+/** A keepalive delay the path does not wait for: it never fires during a run. */
+const NEVER = 60_000;
 const STUFF_CHUNK = 4 * 1024 * 1024;
 const STUFF_CHUNKS = 4;
 
@@ -66,19 +71,31 @@ function timeoutsFor(types: string[]): Timeouts {
   };
 }
 
+function keepaliveFor(types: string[], on: boolean) {
+  if (!on) return false as const;
+  return {
+    interval: types.some((t) => isDeadline(t, 'interval')) ? SHORT : NEVER,
+    timeout: types.some((t) => isDeadline(t, 'pong')) ? SHORT : NEVER,
+  };
+}
+
 function peerModeFor(types: string[]) {
-  if (types[0] !== 'api.open') return { mode: 'manual' as const };
+  // The peer answers our ping only where the path takes that answer (awaiting-pong --ws.activity-->).
+  const autoPong = types.some((t, i) => isDeadline(t, 'interval') && types[i + 1] === 'ws.activity');
+  if (types[0] !== 'api.open') return { mode: 'manual' as const, autoPong };
   const next = types[1] ?? '';
-  if (next === 'ws.open') return { mode: 'manual' as const };
+  if (next === 'ws.open') return { mode: 'manual' as const, autoPong };
   if (next === 'ws.handshake-failed') return { mode: 'http-error' as const, status: 403 };
   return { mode: 'no-upgrade' as const }; // stays connecting: a deadline or the caller ends it
 }
 
-export async function drive(path: Path, index: number): Promise<Outcome> {
+export async function drive({ path, keepalive: keepaliveOn }: ModelPath, index: number): Promise<Outcome> {
   const { createConnection, connectionMachine } = await import('../../src/index.js');
   const types = path.steps.slice(1).map((step) => step.event.type);
   const pathStates = path.steps.map((step) => topLevel(step.state.value));
+  const subStates = path.steps.map((step) => JSON.stringify(step.state.value));
   const timeouts = timeoutsFor(types);
+  const keepalive = keepaliveFor(types, keepaliveOn);
   const peer: Peer = await startPeer(peerModeFor(types));
   const taken: string[] = [];
   const inspect = (event: InspectionEvent) => {
@@ -86,7 +103,7 @@ export async function drive(path: Path, index: number): Promise<Outcome> {
     for (const transition of event._transitions)
       if (transition.eventType !== 'xstate.init') taken.push(edgeKey(transition));
   };
-  const conn: Connection = createConnection(peer.url, { timeouts, inspect });
+  const conn: Connection = createConnection(peer.url, { timeouts, keepalive, inspect });
   let errorEvents = 0;
   let closeEvents = 0;
   conn.on('error', () => errorEvents++);
@@ -175,6 +192,25 @@ export async function drive(path: Path, index: number): Promise<Outcome> {
       } else if (isDeadline(type, 'read')) {
         if (!peerClose) expected.errorCode = 'ERR_READ_DEADLINE';
         expected.deadline = { ms: timeouts.read, from };
+      } else if (type === 'api.ping') {
+        conn.ping().catch(() => {});
+      } else if (type === 'ws.activity') {
+        // In quiet, any frame: a message from the peer (after the sampling window, so it is reported).
+        // In awaiting-pong, the peer's own answer to our ping.
+        if (subStates[i - 1]?.includes('quiet')) {
+          await sleep(60);
+          pc?.sendText(`activity ${i}`);
+        }
+      } else if (isDeadline(type, 'interval')) {
+        // Our ping goes out by itself.
+      } else if (isDeadline(type, 'pong')) {
+        initiate('local');
+        expected.errorCode = 'ERR_KEEPALIVE_TIMEOUT';
+        // Measured from entering open when nothing arrived since: interval + timeout (§ keepalive).
+        const sinceOpen = types.slice(types.indexOf('ws.open') + 1, i);
+        if (keepalive && sinceOpen.length === 1 && isDeadline(sinceOpen[0] as string, 'interval')) {
+          expected.deadline = { ms: keepalive.interval + keepalive.timeout, from: 'open' };
+        }
       } else if (type === 'api.terminate') {
         initiate('local');
         void conn.terminate();

@@ -14,14 +14,14 @@ import { machineEdges } from '../machines/edges.js';
 import { INTENDED_EDGES } from '../machines/intended-edges.js';
 import { watchIntervals } from '../transports/intervals.js';
 import { drive, type Outcome } from './executor.js';
-import { coveringPaths, describePath, edgesOf, type Path } from './paths.js';
+import { coveringPaths, describePath, edgesOf, type ModelPath } from './paths.js';
 
 type Machine = typeof import('../../machines/index.js')['connectionMachine'];
 
 // The machine is imported and the paths generated in a hook, not at module load: a machine that
 // breaks generation must fail these tests, not crash the file.
 let machine: Machine;
-let paths: Path[] = [];
+let paths: ModelPath[] = [];
 const runs = new Map<number, Promise<Outcome>>();
 const taken = new Set<string>();
 
@@ -34,24 +34,25 @@ beforeAll(async () => {
 function run(index: number): Promise<Outcome> {
   let outcome = runs.get(index);
   if (!outcome) {
-    outcome = runChecked(paths[index] as Path, index);
+    outcome = runChecked(paths[index] as ModelPath, index);
     runs.set(index, outcome);
   }
   return outcome;
 }
 
-async function runChecked(path: Path, index: number): Promise<Outcome> {
+async function runChecked(model: ModelPath, index: number): Promise<Outcome> {
+  const { path } = model;
   const baseline = liveHandles();
   const intervals = watchIntervals();
   let result: Outcome;
   let intervalsLeft: NodeJS.Timeout[];
   try {
-    result = await drive(path, index);
+    result = await drive(model, index);
   } finally {
     intervalsLeft = intervals.running();
     intervals.restore();
   }
-  const label = describePath(path);
+  const label = `${describePath(path)}${model.keepalive ? '' : ' (keepalive off)'}`;
   for (const edge of result.takenEdges) taken.add(edge);
 
   // The real run followed the generated path, edge by edge.
@@ -90,7 +91,7 @@ async function runChecked(path: Path, index: number): Promise<Outcome> {
 
 describe('model: each intended edge, driven against a real socket', () => {
   it.each(INTENDED_EDGES)('%s', async (edge) => {
-    const index = paths.findIndex((path) => edgesOf(machine, path).includes(edge));
+    const index = paths.findIndex(({ path }) => edgesOf(machine, path).includes(edge));
     expect(index, `no generated path takes ${edge}`).toBeGreaterThanOrEqual(0);
     const outcome = await run(index);
     expect(outcome.takenEdges).toContain(edge);

@@ -11,7 +11,7 @@ import { getShortestPaths, type StatePath } from 'xstate/graph';
 // machine failing to load fails the tests (docs/testing.md); connection-error.ts is not mutated.
 import { ConnectionError } from '../../machines/connection-error.js';
 import type { ConnectionEvent, ConnectionMachine } from '../../machines/index.js';
-import { edgeKey } from '../machines/edges.js';
+import { edgeKey, stateNodes } from '../machines/edges.js';
 
 export type Snapshot = SnapshotFrom<ConnectionMachine>;
 export type Path = StatePath<Snapshot, ConnectionEvent>;
@@ -19,6 +19,9 @@ export type Path = StatePath<Snapshot, ConnectionEvent>;
 /** Event payloads for the traversal; the executor picks the real codes. */
 const EVENTS: ConnectionEvent[] = [
   { type: 'api.open' },
+  { type: 'api.adopt', protocol: '' },
+  { type: 'api.ping' },
+  { type: 'ws.activity' },
   { type: 'api.close', code: 4000, reason: 'model' },
   { type: 'api.terminate' },
   { type: 'ws.open', protocol: '' },
@@ -29,15 +32,29 @@ const EVENTS: ConnectionEvent[] = [
   { type: 'ws.protocol-error', error: new ConnectionError('ERR_PROTOCOL', 'model') },
 ];
 
-/** `xstate.after.<delay>.<state id>` for every deadline, read from the machine. */
+/** `xstate.after.<delay>.<state id>` for every deadline of every state and sub-state, read from the machine. */
 export function deadlineEvents(machine: ConnectionMachine): ConnectionEvent[] {
-  return Object.values(machine.root.states).flatMap((node) =>
+  return stateNodes(machine).flatMap((node) =>
     node.after.map((transition) => ({ type: transition.eventType }) as unknown as ConnectionEvent),
   );
 }
 
+/** A generated path and the keepalive setting it was generated with (the guard `keepaliveOn` reads it). */
+export interface ModelPath {
+  path: Path;
+  keepalive: boolean;
+}
+
 function possible(snapshot: Snapshot, event: ConnectionEvent): boolean {
   const peerClosed = snapshot.context.received !== null;
+  if (event.type === 'api.adopt') return false; // TODO(adopt): driven by the server-side transport
+  // Activity and pings matter in open only; elsewhere they change nothing and only multiply nodes.
+  if (event.type === 'ws.activity' || event.type === 'api.ping') {
+    if (typeof snapshot.value !== 'object') return false;
+    // With keepalive on, the pong of a ping is itself activity (open.quiet --ws.activity--> open.quiet
+    // follows on the wire): pings are modelled with keepalive off, where nothing follows them.
+    if (event.type === 'api.ping') return snapshot.context.keepalive === null;
+  }
   if (event.type === 'ws.close-received' || event.type === 'ws.protocol-error') return !peerClosed;
   return true;
 }
@@ -76,21 +93,30 @@ export function edgesOf(machine: ConnectionMachine, path: Path): string[] {
  * short of closed; then a greedy cover: shortest first, keep a path when it takes an edge no kept path
  * takes.
  */
-export function coveringPaths(machine: ConnectionMachine): Path[] {
-  const all = getShortestPaths(machine, {
-    input: { connectionId: 'model', timeouts: { connect: 1, write: 1, read: 1 } },
-    events: [...EVENTS, ...deadlineEvents(machine)],
-    filterEvents: possible,
-    serializeState: serialize as (s: AnyMachineSnapshot, e: unknown, p?: AnyMachineSnapshot) => string,
-  }) as Path[];
-  const finished = all.filter((path) => path.steps.length > 1).map((path) => finish(machine, path));
-  const sorted = [...finished].sort((a, b) => a.steps.length - b.steps.length);
+export function coveringPaths(machine: ConnectionMachine): ModelPath[] {
+  const generated: ModelPath[] = [];
+  for (const keepalive of [true, false]) {
+    const all = getShortestPaths(machine, {
+      input: {
+        connectionId: 'model',
+        timeouts: { connect: 1, write: 1, read: 1 },
+        keepalive: keepalive ? { interval: 1, timeout: 1 } : null,
+      },
+      events: [...EVENTS, ...deadlineEvents(machine)],
+      filterEvents: possible,
+      serializeState: serialize as (s: AnyMachineSnapshot, e: unknown, p?: AnyMachineSnapshot) => string,
+    }) as Path[];
+    for (const path of all) {
+      if (path.steps.length > 1) generated.push({ path: finish(machine, path), keepalive });
+    }
+  }
+  const sorted = [...generated].sort((a, b) => a.path.steps.length - b.path.steps.length);
   const covered = new Set<string>();
-  const kept: Path[] = [];
-  for (const path of sorted) {
-    const edges = edgesOf(machine, path);
+  const kept: ModelPath[] = [];
+  for (const candidate of sorted) {
+    const edges = edgesOf(machine, candidate.path);
     if (edges.some((edge) => !covered.has(edge))) {
-      kept.push(path);
+      kept.push(candidate);
       for (const edge of edges) covered.add(edge);
     }
   }
@@ -108,7 +134,9 @@ function finish(machine: ConnectionMachine, path: Path): Path {
 export function describePath(path: Path): string {
   return path.steps
     .map((step, i) =>
-      i === 0 ? String(step.state.value) : `-${shortEvent(step.event.type)}-> ${String(step.state.value)}`,
+      i === 0
+        ? stateLabel(step.state.value)
+        : `-${shortEvent(step.event.type)}-> ${stateLabel(step.state.value)}`,
     )
     .join(' ');
 }
@@ -116,4 +144,10 @@ export function describePath(path: Path): string {
 function shortEvent(type: string): string {
   const match = /^xstate\.after\.([^.]+)\./.exec(type);
   return match ? `after ${match[1]}` : type;
+}
+
+function stateLabel(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const [parent, child] = Object.entries(value as Record<string, unknown>)[0] ?? [];
+  return `${parent}.${stateLabel(child)}`;
 }
