@@ -26,8 +26,10 @@ import {
   DEFAULT_KEEPALIVE,
   DEFAULT_TIMEOUTS,
   type Initiator,
+  type Keepalive,
   type StateChangeEmitted,
   type StateName,
+  type Timeouts,
   type TransitionDetail,
 } from './types.js';
 
@@ -69,6 +71,15 @@ function detailOf(
     default:
       return undefined;
   }
+}
+
+/** `value` sets every key of `defaults` to a number. */
+function isComplete(value: object | null | undefined, defaults: object): boolean {
+  if (!value) return false;
+  for (const key of Object.keys(defaults)) {
+    if (typeof (value as Record<string, unknown>)[key] !== 'number') return false;
+  }
+  return true;
 }
 
 const deadlineError = (code: ConnectionErrorCode, message: string) => new ConnectionError(code, message);
@@ -163,8 +174,16 @@ export const connectionMachine = setup({
   id: 'connection',
   context: ({ input }) => ({
     connectionId: input?.connectionId ?? '',
-    timeouts: { ...DEFAULT_TIMEOUTS, ...input?.timeouts },
-    keepalive: input?.keepalive === null ? null : { ...DEFAULT_KEEPALIVE, ...input?.keepalive },
+    // A complete input is kept as given (contexts are immutable): connections share their settings.
+    timeouts: isComplete(input?.timeouts, DEFAULT_TIMEOUTS)
+      ? (input?.timeouts as Timeouts)
+      : { ...DEFAULT_TIMEOUTS, ...input?.timeouts },
+    keepalive:
+      input?.keepalive === null
+        ? null
+        : isComplete(input?.keepalive, DEFAULT_KEEPALIVE)
+          ? (input?.keepalive as Keepalive)
+          : { ...DEFAULT_KEEPALIVE, ...input?.keepalive },
     initiator: null,
     received: null,
     closeSent: false,

@@ -3,7 +3,7 @@
  * machine's (`open`'s sub-states `quiet` and `awaiting-pong`); this file only validates.
  */
 import { ConnectionError } from '../machines/connection-error.js';
-import { DEFAULT_KEEPALIVE } from '../machines/types.js';
+import { DEFAULT_KEEPALIVE, type Keepalive } from '../machines/types.js';
 
 /** The `keepalive` option. */
 export interface KeepaliveOptions {
@@ -42,6 +42,8 @@ export interface ResolvedKeepalive {
   isPong: ((data: string | Uint8Array) => boolean) | undefined;
   /** Activity is reported to the machine at most once per this many ms (see `Driver.frame`). */
   sampleMs: number;
+  /** What the machine needs (its input): the two delays, one frozen object shared by its connections. */
+  limits: Keepalive;
 }
 
 const MAX_TIMEOUT = 2 ** 31 - 1;
@@ -64,7 +66,7 @@ export function resolveKeepalive(
   if (value === false) return null;
   if (value === undefined) {
     if (!defaultOn) return null;
-    return withSample({ ...DEFAULT_KEEPALIVE, message: undefined, isPong: undefined, sampleMs: 0 });
+    return DEFAULT_RESOLVED;
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw invalid(`keepalive must be an object or false, got ${value === null ? 'null' : typeof value}`);
@@ -80,6 +82,7 @@ export function resolveKeepalive(
     message: fn(options.message, 'message') as ResolvedKeepalive['message'],
     isPong: fn(options.isPong, 'isPong') as ResolvedKeepalive['isPong'],
     sampleMs: 0,
+    limits: DEFAULT_KEEPALIVE,
   };
   if ((resolved.message === undefined) !== (resolved.isPong === undefined)) {
     throw invalid('keepalive.message and keepalive.isPong go together: the heartbeat needs both');
@@ -94,8 +97,18 @@ export function resolveKeepalive(
 
 function withSample(keepalive: ResolvedKeepalive): ResolvedKeepalive {
   keepalive.sampleMs = Math.min(MAX_SAMPLE_MS, Math.floor(keepalive.interval / 4));
-  return keepalive;
+  keepalive.limits = Object.freeze({ interval: keepalive.interval, timeout: keepalive.timeout });
+  return Object.freeze(keepalive);
 }
+
+/** The default, shared by every connection that does not set keepalive. */
+const DEFAULT_RESOLVED: ResolvedKeepalive = withSample({
+  ...DEFAULT_KEEPALIVE,
+  message: undefined,
+  isPong: undefined,
+  sampleMs: 0,
+  limits: DEFAULT_KEEPALIVE,
+});
 
 function ms(value: unknown, key: string, fallback: number): number {
   if (value === undefined) return fallback;

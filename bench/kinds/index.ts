@@ -1,7 +1,7 @@
 import type { ClientKind, MachineCost } from './types.js';
 
 /** Every client kind, in the order the table lists them; `ws` is the base of every ratio. */
-export const KIND_NAMES = ['ws', 'ws+actor', 'lifecycle'] as const;
+export const KIND_NAMES = ['ws', 'ws+actor', 'lifecycle', 'lifecycle-defaults'] as const;
 export type KindName = (typeof KIND_NAMES)[number];
 
 export function isKindName(name: string): name is KindName {
@@ -17,6 +17,8 @@ export async function loadKind(name: KindName): Promise<ClientKind> {
       return (await import('./ws-actor.js')).kind;
     case 'lifecycle':
       return (await import('./lifecycle.js')).kind;
+    case 'lifecycle-defaults':
+      return (await import('./lifecycle-defaults.js')).kind;
   }
 }
 
@@ -29,5 +31,7 @@ export async function loadMachineCost(name: KindName): Promise<MachineCost | und
       return (await import('./ws-actor.js')).machineCost;
     case 'lifecycle':
       return (await import('./lifecycle-machine.js')).machineCost;
+    case 'lifecycle-defaults':
+      return undefined;
   }
 }

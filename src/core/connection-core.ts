@@ -38,6 +38,17 @@ export interface ConnectionEvents {
   close: (info: CloseInfo) => void;
   /** The connection failed; at most once, always before 'close', never for your own close()/terminate(). */
   error: (error: ConnectionError) => void;
+  /**
+   * A Ping frame arrived from the peer, with its payload (at most 125 bytes); the transport has
+   * answered it with a Pong (RFC 6455 §5.5.2). Never on a transport that cannot see ping frames (the
+   * standard WebSocket).
+   */
+  ping: (data: Uint8Array) => void;
+  /**
+   * A Pong arrived (or the heartbeat's reply, `keepalive.isPong`): the round trip in ms of the ping it
+   * answers, or `null` for a pong no ping of ours awaited (unsolicited, RFC 6455 §5.5.3).
+   */
+  pong: (rttMs: number | null) => void;
 }
 
 export type ConnectionActor = Actor<typeof drivenConnectionMachine>;
@@ -60,6 +71,19 @@ export interface ConnectionSetup {
   trail: boolean;
   /** Makes the connection's transport; it reports to `sink`. */
   transport: (sink: TransportSink) => Transport;
+  /**
+   * Further limits of the transport on what `close()` may send, checked after RFC 6455's (throws a
+   * ConnectionError; nothing is sent and the state is unchanged). The standard WebSocket sends only
+   * 1000 and 3000–4999.
+   * @default none
+   */
+  checkClose?: (code: number, reason: string) => void;
+  /**
+   * The transport can send ping frames. Without them `ping()` needs the application heartbeat
+   * (`keepalive.message`), and rejects otherwise.
+   * @default true
+   */
+  pingFrames?: boolean;
 }
 
 interface PingInFlight {
@@ -159,10 +183,17 @@ class Driver implements Transport, TransportSink {
   }
   pong(): void {
     const ping = this.pings?.shift();
-    if (!ping) return;
+    if (!ping) {
+      this.connection._control('pong', null);
+      return;
+    }
     const ms = Math.round((performance.now() - ping.at) * 1000) / 1000;
     this.latency = ms;
     ping.waiter?.resolve(ms);
+    this.connection._control('pong', ms);
+  }
+  peerPing(data: Uint8Array): void {
+    this.connection._control('ping', data);
   }
 
   /** The connection ended: pings still waiting reject with its error. */
@@ -190,6 +221,8 @@ export class Connection {
   readonly actor: ConnectionActor;
 
   readonly #driver: Driver;
+  readonly #checkClose: ConnectionSetup['checkClose'];
+  readonly #canPing: boolean;
   readonly #trail: AuditRecord[] | null;
   readonly #audit: ((record: AuditRecord) => void) | undefined;
   readonly #t0 = performance.now();
@@ -200,21 +233,21 @@ export class Connection {
   #openSettle: { resolve: () => void; reject: (error: ConnectionError) => void } | null = null;
   #info: CloseInfo | null = null;
   #started = false;
-  readonly #closed: Promise<CloseInfo>;
-  #resolveClosed!: (info: CloseInfo) => void;
+  /** Made on first ask (an open connection nobody awaits holds no promise). */
+  #closed: Promise<CloseInfo> | null = null;
+  #resolveClosed: ((info: CloseInfo) => void) | null = null;
 
   /** @internal Use `createConnection`. */
   constructor(setup: ConnectionSetup) {
     this.id = nextConnectionId();
     this.#trail = setup.trail ? [] : null;
     this.#audit = setup.audit;
-    this.#closed = new Promise((resolve) => {
-      this.#resolveClosed = resolve;
-    });
+    this.#checkClose = setup.checkClose;
+    this.#canPing = setup.pingFrames !== false || setup.keepalive?.message !== undefined;
     const input = {
       connectionId: this.id,
       timeouts: setup.timeouts,
-      keepalive: setup.keepalive && { interval: setup.keepalive.interval, timeout: setup.keepalive.timeout },
+      keepalive: setup.keepalive === null ? null : setup.keepalive.limits,
     };
     // Connections share one long-lived actor system (a root actor creates its own, ~2 KB each). One
     // with an inspector is its own root: XState inspects whole systems.
@@ -227,8 +260,8 @@ export class Connection {
     this.#driver = driver;
     attachTransport(this.actor, driver);
     this.actor.on('lifecycle.state', (change) => this.#record(change));
+    // Completion is learned from the closed record (#record); only a failure of ours needs an observer.
     this.actor.subscribe({
-      complete: () => this.#settle(this.actor.getSnapshot().output as CloseInfo),
       error: (error) => {
         // A bug of ours: the socket must still go, and the outcome still be delivered once.
         try {
@@ -262,6 +295,14 @@ export class Connection {
 
   /** Resolves exactly once with how the connection ended; never rejects. */
   get closed(): Promise<CloseInfo> {
+    if (this.#closed === null) {
+      const info = this.#info;
+      this.#closed = info
+        ? Promise.resolve(info)
+        : new Promise((resolve) => {
+            this.#resolveClosed = resolve;
+          });
+    }
     return this.#closed;
   }
 
@@ -321,7 +362,8 @@ export class Connection {
   /**
    * Sends a ping now (RFC 6455 §5.5.2; the application heartbeat when `keepalive.message` is set) and
    * resolves with the round-trip time in ms once the pong arrives. Rejects ERR_INVALID_STATE unless
-   * open; if the connection ends first, rejects with its error (ERR_INVALID_STATE when it has none).
+   * open, and on a transport without ping frames (the standard WebSocket) unless the heartbeat is set;
+   * if the connection ends first, rejects with its error (ERR_INVALID_STATE when it has none).
    */
   ping(): Promise<number> {
     const state = this.state;
@@ -331,6 +373,16 @@ export class Connection {
           new ConnectionError(
             'ERR_INVALID_STATE',
             `cannot ping while ${state}: only an open connection pings`,
+          ),
+        ),
+      );
+    }
+    if (!this.#canPing) {
+      return handled(
+        Promise.reject(
+          new ConnectionError(
+            'ERR_INVALID_STATE',
+            'this transport cannot send ping frames (the standard WebSocket has no ping API): give keepalive.message and keepalive.isPong for an application heartbeat',
           ),
         ),
       );
@@ -353,26 +405,28 @@ export class Connection {
   /**
    * Runs the closing handshake (RFC 6455 §7.1.2) under the write and read deadlines: our Close goes out
    * behind the data already sent, then we read until the peer's Close and the end of TCP. Resolves with
-   * the CloseInfo; rejects only for an invalid code (ERR_INVALID_CLOSE_CODE) or reason
-   * (ERR_INVALID_CLOSE_REASON), leaving the connection as it was. Safe to repeat: later calls share the
+   * the CloseInfo; rejects only for an invalid code (ERR_INVALID_CLOSE_CODE; on the standard WebSocket
+   * also any code but 1000 and 3000–4999) or reason (ERR_INVALID_CLOSE_REASON), leaving the connection
+   * as it was. Safe to repeat: later calls share the
    * first handshake. Before open it aborts (idle: nothing to close; connecting: the handshake is aborted).
    */
   close(code = 1000, reason = ''): Promise<CloseInfo> {
     try {
       validateCloseStatus(code, reason);
+      this.#checkClose?.(code, reason);
     } catch (error) {
       return handled(Promise.reject(error));
     }
     this.#start();
     if (this.actor.getSnapshot().status === 'active') this.actor.send({ type: 'api.close', code, reason });
-    return this.#closed;
+    return this.closed;
   }
 
   /** Ends the connection at once, no handshake (escalates a close in progress). Resolves with the CloseInfo. */
   terminate(): Promise<CloseInfo> {
     this.#start();
     if (this.actor.getSnapshot().status === 'active') this.actor.send({ type: 'api.terminate' });
-    return this.#closed;
+    return this.closed;
   }
 
   /** Adds a listener; returns a function that removes it. Listener exceptions are rethrown asynchronously. */
@@ -380,7 +434,7 @@ export class Connection {
     if (typeof event !== 'string' || !Object.hasOwn(EVENT_NAMES, event)) {
       throw new ConnectionError(
         'ERR_INVALID_OPTIONS',
-        `unknown event ${typeof event === 'string' ? JSON.stringify(event) : typeof event} (message, state, close, error)`,
+        `unknown event ${typeof event === 'string' ? JSON.stringify(event) : typeof event} (message, state, close, error, ping, pong)`,
       );
     }
     if (typeof listener !== 'function') {
@@ -401,6 +455,11 @@ export class Connection {
     this.#emit('message', data);
   }
 
+  /** @internal A ping from the peer, or a pong, from the driver. */
+  _control<K extends 'ping' | 'pong'>(event: K, value: Parameters<ConnectionEvents[K]>[0]): void {
+    this.#emit(event, value);
+  }
+
   #emit<K extends keyof ConnectionEvents>(event: K, value: Parameters<ConnectionEvents[K]>[0]): void {
     const list = this.#listeners?.[event];
     if (!list || list.length === 0) return;
@@ -418,6 +477,9 @@ export class Connection {
     if (change.to === 'open' && this.#openSettle) {
       this.#openSettle.resolve();
       this.#openSettle = null;
+    } else if (change.to === 'closed') {
+      // The outcome is delivered once the step that closed is over (its snapshot is then final).
+      queueMicrotask(() => this.#settle(this.actor.getSnapshot().output as CloseInfo));
     }
     if (!this.#trail && !this.#audit && !this.#listeners?.state?.length) return;
     const record: AuditRecord = {
@@ -451,7 +513,8 @@ export class Connection {
       );
       this.#openSettle = null;
     }
-    this.#resolveClosed(info);
+    this.#resolveClosed?.(info);
+    this.#resolveClosed = null;
   }
 }
 
@@ -548,7 +611,7 @@ function nextConnectionId(): string {
   return `${PROCESS_PREFIX}-${connectionCounter.toString(36)}`;
 }
 
-const EVENT_NAMES = { message: 1, state: 1, close: 1, error: 1 };
+const EVENT_NAMES = { message: 1, state: 1, close: 1, error: 1, ping: 1, pong: 1 };
 
 /** Marks a promise as handled so that nobody awaiting it never crashes the process; returns it. */
 function handled<T>(promise: Promise<T>): Promise<T> {

@@ -143,7 +143,7 @@ export function resolveProtocols(value: unknown): string[] | undefined {
 }
 
 export function resolveTimeouts(value: unknown): Timeouts {
-  if (value === undefined) return { ...DEFAULT_TIMEOUTS };
+  if (value === undefined) return DEFAULT_TIMEOUTS; // frozen, shared by every connection
   if (!isPlainObject(value)) throw invalid(`timeouts must be an object, got ${typeName(value)}`);
   const timeouts = { ...DEFAULT_TIMEOUTS };
   for (const [key, ms] of Object.entries(value)) {

@@ -65,9 +65,10 @@ export class WsClientTransport implements Transport {
   ended = false;
 
   // Private: the real URL, subprotocols and headers may hold secrets; nothing shows them (util.inspect).
-  readonly #url: URL;
-  readonly #protocols: string[] | undefined;
-  readonly #options: ClientOptions;
+  // Dropped once the ws holds them (a connection is single-use).
+  #url: URL | null;
+  #protocols: string[] | undefined;
+  #options: ClientOptions | null;
 
   constructor(
     url: URL,
@@ -84,12 +85,16 @@ export class WsClientTransport implements Transport {
   }
 
   connect(): void {
+    const url = this.#url;
+    if (url === null) return;
+    const options = { ...this.#options, closeTimeout: this.closeTimeout } as ClientOptions;
+    const protocols = this.#protocols;
+    this.#url = null;
+    this.#options = null;
+    this.#protocols = undefined;
     let ws: WebSocket;
     try {
-      ws = new WebSocket(this.#url, this.#protocols, {
-        ...this.#options,
-        closeTimeout: this.closeTimeout,
-      } as ClientOptions);
+      ws = new WebSocket(url, protocols, options);
     } catch (error) {
       // Options are validated up front (src/options.ts); whatever ws still refuses ends through the
       // machine like any failed handshake: one closed record, one error.
@@ -180,7 +185,7 @@ function wire(ws: WebSocket): void {
   ws.on('unexpected-response', onUnexpectedResponse);
   ws.on('open', onOpen);
   ws.on('message', onMessage);
-  ws.on('ping', onFrame);
+  ws.on('ping', onPing);
   ws.on('pong', onPong);
   ws.on('error', onError);
   ws.on('close', onClose);
@@ -232,8 +237,11 @@ function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
   sink.message(isBinary ? data : data.toString());
 }
 
-function onFrame(this: WebSocket): void {
-  transportOf(this).sink.frame();
+/** ws has already answered it with a pong (its `autoPong`, RFC 6455 §5.5.2). */
+function onPing(this: WebSocket, data: Buffer): void {
+  const { sink } = transportOf(this);
+  sink.frame();
+  sink.peerPing?.(data);
 }
 
 function onPong(this: WebSocket): void {
