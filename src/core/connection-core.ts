@@ -198,12 +198,13 @@ class Driver implements Transport, TransportSink {
 
   /** The connection ended: pings still waiting reject with its error. */
   end(info: CloseInfo): void {
-    const error =
-      info.error ?? new ConnectionError('ERR_INVALID_STATE', 'the connection closed before the pong arrived');
-    const waiters = this.pings?.map((ping) => ping.waiter) ?? [];
+    const waiters = this.pings?.map((ping) => ping.waiter).filter((waiter) => waiter !== null) ?? [];
     if (this.nextWaiter) waiters.push(this.nextWaiter);
     this.pings = null;
     this.nextWaiter = null;
+    if (waiters.length === 0) return;
+    const error =
+      info.error ?? new ConnectionError('ERR_INVALID_STATE', 'the connection closed before the pong arrived');
     for (const waiter of waiters) waiter?.reject(error);
   }
 }

@@ -160,15 +160,18 @@ export class WsClientTransport implements Transport {
     offPeerClose(ws);
     ws.removeAllListeners();
     const tcp = this.tcp;
+    const alive = ws.readyState !== WebSocket.CLOSED;
     if (tcp) {
       this.tcp = null;
       tcp.removeListener('end', onTcpEnd);
-      releaseEnd(tcp);
+      // A socket we destroy keeps ws's end() held: ws still calls it at the peer's FIN, and on a
+      // destroyed socket Node would build an ERR_STREAM_DESTROYED error for nothing.
+      if (!alive) releaseEnd(tcp);
     }
     // Aborting a ws that is still connecting makes it emit 'error' on a later tick, after we are gone;
     // an unheard 'error' would kill the process.
     ws.on('error', noop);
-    if (ws.readyState !== WebSocket.CLOSED) ws.terminate();
+    if (alive) ws.terminate();
   }
 
   /** TCP ended: report it once. */
