@@ -51,6 +51,7 @@ export interface ConnectionEvents {
   pong: (rttMs: number | null) => void;
 }
 
+/** The XState actor a connection runs: `connectionMachine` with the transport's commands provided. */
 export type ConnectionActor = Actor<typeof drivenConnectionMachine>;
 
 type Listeners = { [K in keyof ConnectionEvents]?: Array<ConnectionEvents[K]> };
