@@ -30,6 +30,11 @@ export interface TransportSink {
   frame(): void;
   /** A pong frame arrived (for round-trip times). */
   pong(): void;
+  /**
+   * A ping frame arrived from the peer, which the transport has answered (after `frame()`). Only
+   * transports that see ping frames call it.
+   */
+  peerPing?(data: Uint8Array): void;
 }
 
 /** One socket, driven by the machine's commands. Every method is called by the machine only. */
