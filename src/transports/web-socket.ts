@@ -41,7 +41,8 @@ export interface StandardWebSocket {
   /** Bytes of data messages queued and not yet handed to the network (control frames not counted). */
   readonly bufferedAmount: number;
   binaryType: string;
-  send(data: string | ArrayBufferLike | ArrayBufferView): void;
+  /** What every runtime's `send` takes (the DOM's also takes a Blob). */
+  send(data: string | ArrayBuffer | ArrayBufferView<ArrayBuffer>): void;
   close(code?: number, reason?: string): void;
   // biome-ignore lint/suspicious/noExplicitAny: the DOM's and each runtime's event types differ.
   addEventListener(type: string, listener: (this: any, event: any) => void): void;
@@ -122,7 +123,8 @@ export class WebSocketTransport implements Transport {
   }
 
   send(data: SendData): void {
-    this.ws?.send(data);
+    // A view on a SharedArrayBuffer is the runtime's to refuse, as it would without us.
+    this.ws?.send(data as string | ArrayBuffer | Uint8Array<ArrayBuffer>);
   }
 
   /** Unreachable: without ping frames, keepalive and `ping()` use the heartbeat (src/core). */
