@@ -2,7 +2,8 @@
  * ws-lifecycle: a WebSocket connection's whole life as an explicit, inspectable XState v5 machine.
  *
  * The whole API: `createConnection` and its types, the pure machine (also at `ws-lifecycle/machine`),
- * the audit trail (`jsonlAudit`, `createAuditChain`, `verifyTrail`, `verifyTrailFile`) and redaction.
+ * the audit trail (`jsonlAudit`, `createAuditChain`, `verifyTrail`, `verifyTrailFile`) and redaction;
+ * the server side: `adopt` a socket a ws `WebSocketServer` accepted, `shutdown` a whole server.
  * Fault peers for your own tests are at `ws-lifecycle/testing`.
  */
 export * from '../machines/index.js';
@@ -44,4 +45,13 @@ export {
 } from './connection.js';
 export type { ConnectionOptions } from './options.js';
 export { type RedactOptions, redactHeaders, redactUrl } from './redact.js';
+export {
+  type AdoptOptions,
+  adopt,
+  type ServerTimeouts,
+  type ShutdownOptions,
+  type ShutdownProgress,
+  type ShutdownReport,
+  shutdown,
+} from './server/index.js';
 export type { ClientOptions } from './transports/ws-client.js';
