@@ -2,6 +2,15 @@
  * `ws-lifecycle/machine`: the pure lifecycle machine, importable without `ws`.
  */
 export {
+  type BoundsOptions,
+  type BoundTable,
+  closeBounds,
+  deadPeerBounds,
+  type StateBound,
+  type WitnessStep,
+  worstCaseCloseMs,
+} from './bounds.js';
+export {
   ABNORMAL_CLOSURE,
   isSendableCloseCode,
   MAX_CLOSE_REASON_BYTES,
@@ -36,3 +45,33 @@ export {
   type TransitionDetail,
   type TransportCommand,
 } from './types.js';
+export {
+  backoffCap,
+  FINAL_CLOSE_CODES,
+  RETRIED_CLOSE_CODES,
+  retriedByDefault,
+  retryAfterOf,
+  retryDelay,
+  type SupervisorMachine,
+  supervisorMachine,
+} from './supervisor-machine.js';
+export {
+  ATTEMPT_ID,
+  type Backoff,
+  DEFAULT_BACKOFF,
+  type ManagedCloseInfo,
+  type ManagedCloseReason,
+  ON_OPEN_ID,
+  type RecordedPolicy,
+  type ShouldReconnect,
+  SUPERVISOR_STATE_NAMES,
+  type SupervisorContext,
+  type SupervisorDetail,
+  type SupervisorEmitted,
+  type SupervisorEvent,
+  type SupervisorInput,
+  type SupervisorOutput,
+  type SupervisorRetryEmitted,
+  type SupervisorStateEmitted,
+  type SupervisorStateName,
+} from './supervisor-types.js';

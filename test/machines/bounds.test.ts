@@ -1,0 +1,510 @@
+/**
+ * The bounds of machines/bounds.ts, proved three ways, none of which reads the walk's own arithmetic:
+ * - from the spec: the numbers docs/lifecycle.md's deadline table implies (write + read for a close;
+ *   interval + timeout for a silent peer while open), for the defaults and for random options;
+ * - by traversal: every simple path xstate/graph finds from each state to `closed`, costed with a
+ *   hand-written table of which deadline each state arms; none exceeds the bound and one reaches it;
+ * - by running: the worst path driven through a real actor with a SimulatedClock ends exactly at the
+ *   bound (less the 1 ms by which each raced event beats its deadline).
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  type AnyStateMachine,
+  createActor,
+  createMachine,
+  initialTransition,
+  SimulatedClock,
+  transition,
+} from 'xstate';
+import { getSimplePaths } from 'xstate/graph';
+import {
+  type BoundTable,
+  closeBounds,
+  deadPeerBounds,
+  machineBounds,
+  type StateBound,
+  worstCaseCloseMs,
+} from '../../machines/bounds.js';
+import { ConnectionError } from '../../machines/connection-error.js';
+import { connectionMachine } from '../../machines/connection-machine.js';
+import type { ConnectionEvent, ConnectionInput, Keepalive, Timeouts } from '../../machines/types.js';
+import { stateNodes } from './edges.js';
+
+type Snapshot = ReturnType<typeof connectionMachine.getInitialSnapshot>;
+
+const DEFAULTS: Timeouts & Keepalive = {
+  connect: 10_000,
+  write: 5_000,
+  read: 5_000,
+  interval: 20_000,
+  timeout: 10_000,
+};
+
+/** One event of each type, for driving and for traversal. */
+const EVENTS: Record<ConnectionEvent['type'], ConnectionEvent> = {
+  'api.open': { type: 'api.open' },
+  'api.adopt': { type: 'api.adopt', protocol: '' },
+  'api.close': { type: 'api.close', code: 1000, reason: 'bye' },
+  'api.terminate': { type: 'api.terminate' },
+  'api.ping': { type: 'api.ping' },
+  'ws.open': { type: 'ws.open', protocol: '' },
+  'ws.handshake-failed': {
+    type: 'ws.handshake-failed',
+    error: new ConnectionError('ERR_CONNECT_FAILED', 'test'),
+  },
+  'ws.close-received': { type: 'ws.close-received', code: 1001, reason: 'away' },
+  'ws.flushed': { type: 'ws.flushed' },
+  'ws.closed': { type: 'ws.closed', code: 1006, reason: '' },
+  'ws.protocol-error': { type: 'ws.protocol-error', error: new ConnectionError('ERR_PROTOCOL', 'test') },
+  'ws.activity': { type: 'ws.activity' },
+};
+
+/**
+ * Which deadline each state arms, from docs/lifecycle.md (Deadlines) and the keepalive option's docs;
+ * `null`: none (the state waits on the caller or on the peer).
+ */
+function deadlineOf(state: string, o: Timeouts & Keepalive): number | null {
+  switch (state) {
+    case 'connecting':
+      return o.connect;
+    case 'open.quiet':
+      return o.interval;
+    case 'open.awaiting-pong':
+      return o.timeout;
+    case 'closing-sent':
+      return o.write;
+    case 'draining':
+      return o.read;
+    default:
+      return null;
+  }
+}
+
+/** The events a silent peer and an idle caller leave possible: none that needs bytes from the peer. */
+const DEAD_PEER_EVENTS: ConnectionEvent[] = [
+  EVENTS['ws.flushed'],
+  EVENTS['ws.closed'],
+  EVENTS['ws.handshake-failed'],
+];
+
+/** How to get to each state from idle: events, or a number of ms to let pass. */
+const ROUTES: Record<string, ReadonlyArray<ConnectionEvent['type'] | 'interval'>> = {
+  idle: [],
+  connecting: ['api.open'],
+  'open.quiet': ['api.open', 'ws.open'],
+  'open.keepalive-off': ['api.open', 'ws.open'],
+  'open.awaiting-pong': ['api.open', 'ws.open', 'interval'],
+  'closing-sent': ['api.open', 'ws.open', 'api.close'],
+  draining: ['api.open', 'ws.open', 'api.close', 'ws.flushed'],
+  closed: ['api.terminate'],
+};
+
+function label(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const [parent, child] = Object.entries(value as Record<string, unknown>)[0] ?? [];
+  return `${parent}.${label(child)}`;
+}
+
+function inputOf(o: Timeouts & Keepalive, keepalive: boolean): ConnectionInput {
+  return {
+    timeouts: { connect: o.connect, write: o.write, read: o.read },
+    keepalive: keepalive ? { interval: o.interval, timeout: o.timeout } : null,
+  };
+}
+
+function optionsOf(o: Timeouts & Keepalive, keepalive: boolean) {
+  return {
+    timeouts: { connect: o.connect, write: o.write, read: o.read },
+    keepalive: keepalive ? { interval: o.interval, timeout: o.timeout } : (false as const),
+  };
+}
+
+/** A snapshot in `state`, reached with `transition()` along its route. */
+function snapshotIn(state: string, input: ConnectionInput): Snapshot {
+  let [snapshot] = initialTransition(connectionMachine, input);
+  for (const step of ROUTES[state] ?? []) {
+    const event =
+      step === 'interval'
+        ? ({ type: 'xstate.after.interval.connection.open.quiet' } as unknown as ConnectionEvent)
+        : EVENTS[step];
+    [snapshot] = transition(connectionMachine, snapshot, event);
+  }
+  expect(label(snapshot.value)).toBe(state);
+  return snapshot;
+}
+
+/** Every deadline event of the machine (`xstate.after.<delay>.<state id>`), read from its graph. */
+const DEADLINE_EVENTS = stateNodes(connectionMachine).flatMap((node) =>
+  node.after.map((t) => ({ type: t.eventType }) as unknown as ConnectionEvent),
+);
+
+/**
+ * The cost of a path: each visit to a state lasts at most the deadline it arms (an event may come just
+ * before it), and exactly that when the deadline ends it; a visit to a state with no deadline, left
+ * again, may last forever. Steps that stay in the state (the peer's Close while closing) are one visit.
+ */
+function pathCost(states: string[], o: Timeouts & Keepalive): number {
+  let cost = 0;
+  for (let i = 0; i < states.length - 1; i++) {
+    if (states[i + 1] === states[i]) continue;
+    cost += deadlineOf(states[i] as string, o) ?? Number.POSITIVE_INFINITY;
+  }
+  return cost;
+}
+
+/** The cost of every simple path from `from` to `closed` with these events (xstate/graph). */
+function pathCosts(
+  from: Snapshot,
+  events: ConnectionEvent[],
+  o: Timeouts & Keepalive,
+  input: ConnectionInput,
+) {
+  const paths = getSimplePaths(connectionMachine, {
+    fromState: from,
+    input,
+    events,
+    // Nodes by state and what the guards read, so a Close received while closing is a step of its own.
+    serializeState: (s) =>
+      `${label(s.value)}|${s.context.received ? 'peer-closed' : ''}|${s.context.closeSent ? 'sent' : ''}`,
+    toState: (s) => s.status === 'done',
+  });
+  return paths
+    .filter((p) => p.state.status === 'done')
+    .map((p) => {
+      const states = p.steps.map((step) => label(step.state.value));
+      // steps[0] is the start itself when the traversal records it; a path always starts at `from`.
+      if (states[0] !== label(from.value)) states.unshift(label(from.value));
+      return { cost: pathCost(states, o), states };
+    });
+}
+
+function bound(table: BoundTable, state: string): StateBound {
+  const found = table.states.find((s) => s.state === state);
+  if (!found) throw new Error(`no bound for ${state}`);
+  return found;
+}
+
+const ms = fc.integer({ min: 1, max: 100_000 });
+const options = fc.record({ connect: ms, write: ms, read: ms, interval: ms, timeout: ms });
+
+describe('worstCaseCloseMs: the longest close(), from any state (RFC 6455 §7.1.1 under our two deadlines)', () => {
+  it('is write + read for the defaults: 10 000 ms', () => {
+    expect(worstCaseCloseMs()).toBe(10_000);
+    expect(worstCaseCloseMs({})).toBe(10_000);
+  });
+
+  it('per state: nothing to wait for before open, write + read while open or closing-sent, read once draining', () => {
+    const table = closeBounds();
+    expect(table.states.map((s) => [s.state, s.ms])).toEqual([
+      ['idle', 0],
+      ['connecting', 0],
+      ['open.quiet', 10_000],
+      ['open.awaiting-pong', 10_000],
+      ['closing-sent', 10_000],
+      ['draining', 5_000],
+      ['closed', 0],
+    ]);
+    expect(table.maxMs).toBe(10_000);
+    expect(table.worst).toBe('open.quiet');
+  });
+
+  it('covers keepalive-off instead of the keepalive sub-states when keepalive is off', () => {
+    const table = closeBounds({ keepalive: false });
+    expect(table.states.map((s) => s.state)).toEqual([
+      'idle',
+      'connecting',
+      'open.keepalive-off',
+      'closing-sent',
+      'draining',
+      'closed',
+    ]);
+    expect(bound(table, 'open.keepalive-off').ms).toBe(10_000);
+  });
+
+  it('is write + read for any deadlines, and the keepalive does not change it', () => {
+    fc.assert(
+      fc.property(options, fc.boolean(), (o, keepalive) => {
+        expect(worstCaseCloseMs(optionsOf(o, keepalive))).toBe(o.write + o.read);
+        const table = closeBounds(optionsOf(o, keepalive));
+        expect(bound(table, 'draining').ms).toBe(o.read);
+        expect(bound(table, 'connecting').ms).toBe(0);
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it('reads partial timeouts over the defaults, and ignores the rest of a connection’s options', () => {
+    expect(worstCaseCloseMs({ timeouts: { write: 1 } })).toBe(1 + DEFAULTS.read);
+    expect(worstCaseCloseMs({ timeouts: { read: 2, connect: 3 } })).toBe(DEFAULTS.write + 2);
+    const connectionOptions = { timeouts: { write: 7, read: 8 }, protocols: ['chat'], trail: false };
+    expect(worstCaseCloseMs(connectionOptions)).toBe(15);
+  });
+});
+
+describe('deadPeerBounds: a connection nobody closes ends within the bound once its peer is silent', () => {
+  it('from each state, with the defaults: the deadline of the state and of those it must go through', () => {
+    const table = deadPeerBounds();
+    expect(table.states.map((s) => [s.state, s.ms])).toEqual([
+      ['idle', Number.POSITIVE_INFINITY], // nothing on the network: only open() moves it
+      ['connecting', 10_000],
+      ['open.quiet', 30_000], // interval, then the ping's timeout
+      ['open.awaiting-pong', 10_000],
+      ['closing-sent', 10_000], // our Close written just before the write deadline, then read
+      ['draining', 5_000],
+      ['closed', 0],
+    ]);
+    expect(table.maxMs).toBe(30_000);
+    expect(table.worst).toBe('open.quiet');
+  });
+
+  it('with keepalive off: open waits on the caller alone (∞), connecting is still bounded by connect', () => {
+    const table = deadPeerBounds({ keepalive: false });
+    expect(bound(table, 'open.keepalive-off').ms).toBe(Number.POSITIVE_INFINITY);
+    expect(bound(table, 'connecting').ms).toBe(10_000);
+    expect(table.maxMs).toBe(Number.POSITIVE_INFINITY);
+    expect(table.worst).toBe('open.keepalive-off');
+  });
+
+  it('for any options: connect, interval + timeout, timeout, write + read, read; the max over all but idle', () => {
+    fc.assert(
+      fc.property(options, (o) => {
+        const table = deadPeerBounds(optionsOf(o, true));
+        expect(bound(table, 'connecting').ms).toBe(o.connect);
+        expect(bound(table, 'open.quiet').ms).toBe(o.interval + o.timeout);
+        expect(bound(table, 'open.awaiting-pong').ms).toBe(o.timeout);
+        expect(bound(table, 'closing-sent').ms).toBe(o.write + o.read);
+        expect(bound(table, 'draining').ms).toBe(o.read);
+        expect(table.maxMs).toBe(Math.max(o.connect, o.interval + o.timeout, o.write + o.read));
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it('a partial keepalive takes the rest from the defaults; heartbeat functions change nothing', () => {
+    expect(bound(deadPeerBounds({ keepalive: { interval: 100 } }), 'open.quiet').ms).toBe(
+      100 + DEFAULTS.timeout,
+    );
+    const heartbeat = { interval: 100, timeout: 50, message: () => 'ping', isPong: () => true };
+    expect(bound(deadPeerBounds({ keepalive: heartbeat }), 'open.quiet').ms).toBe(150);
+  });
+});
+
+describe('the bounds hold on every path the graph has (xstate/graph simple paths), and are reached', () => {
+  const cases = [
+    { name: 'the defaults', o: DEFAULTS },
+    { name: 'distinct deadlines', o: { connect: 11, write: 3, read: 7, interval: 13, timeout: 5 } },
+    { name: 'write longer than read', o: { connect: 2, write: 900, read: 40, interval: 1, timeout: 1 } },
+  ];
+
+  it.each(cases)('close() from every state, $name', ({ o }) => {
+    for (const keepalive of [true, false]) {
+      const input = inputOf(o, keepalive);
+      const table = closeBounds(optionsOf(o, keepalive));
+      for (const state of table.states) {
+        const before = snapshotIn(state.state, input);
+        const [after] = transition(connectionMachine, before, EVENTS['api.close']);
+        const events = [...Object.values(EVENTS), ...DEADLINE_EVENTS];
+        const costs = after.status === 'done' ? [0] : pathCosts(after, events, o, input).map((p) => p.cost);
+        expect(costs.length, state.state).toBeGreaterThan(0);
+        expect(Math.max(...costs), `${state.state}: the longest path`).toBe(state.ms);
+      }
+    }
+  });
+
+  it.each(cases)('a silent peer from every state, $name', ({ o }) => {
+    for (const keepalive of [true, false]) {
+      const input = inputOf(o, keepalive);
+      const table = deadPeerBounds(optionsOf(o, keepalive));
+      for (const state of table.states) {
+        const from = snapshotIn(state.state, input);
+        const paths =
+          from.status === 'done'
+            ? [{ cost: 0 }]
+            : pathCosts(from, [...DEAD_PEER_EVENTS, ...DEADLINE_EVENTS], o, input);
+        // idle reaches closed on no allowed event: it waits on the caller, forever.
+        const longest = paths.length === 0 ? Number.POSITIVE_INFINITY : Math.max(...paths.map((p) => p.cost));
+        expect(longest, state.state).toBe(state.ms);
+      }
+    }
+  });
+
+  it('the traversal finds the paths it should (a sanity check of the checker itself)', () => {
+    const input = inputOf(DEFAULTS, true);
+    const [after] = transition(connectionMachine, snapshotIn('open.quiet', input), EVENTS['api.close']);
+    const paths = pathCosts(after, [...Object.values(EVENTS), ...DEADLINE_EVENTS], DEFAULTS, input);
+    const routes = paths.map((p) => p.states.join(' → '));
+    expect(routes).toContain('closing-sent → closed'); // the write deadline, or TCP lost
+    expect(routes).toContain('closing-sent → draining → closed');
+    expect(routes).toContain('closing-sent → closing-sent → draining → closed'); // the peer's Close first
+    expect(Math.min(...paths.map((p) => p.cost))).toBe(DEFAULTS.write);
+  });
+});
+
+/**
+ * Drives `witness` through a real actor with a SimulatedClock: deadlines fire on their own, events are
+ * sent at their time, a raced one 1 ms before the deadline it beats. Returns when closed was reached,
+ * from the start of the witness, and how many events were raced.
+ */
+function drive(state: string, table: BoundTable, input: ConnectionInput, withClose: boolean) {
+  const clock = new SimulatedClock();
+  const actor = createActor(connectionMachine, { clock, input });
+  actor.start();
+  for (const step of ROUTES[state] ?? []) {
+    if (step === 'interval') clock.increment(input.keepalive?.interval ?? 0);
+    else actor.send(EVENTS[step]);
+  }
+  expect(label(actor.getSnapshot().value)).toBe(state);
+  const t0 = clock.now();
+  let lag = 0;
+  let closedAt: number | null = null;
+  actor.subscribe({ complete: () => (closedAt = clock.now() - t0) });
+  if (withClose) actor.send(EVENTS['api.close']);
+  const steps = bound(table, state).witness.filter((step, i) => !(i === 0 && step.event === 'api.close'));
+  for (const step of steps) {
+    const at = t0 + step.atMs - lag;
+    if (step.event.startsWith('xstate.after.')) {
+      expect(actor.getSnapshot().status).toBe('active');
+      clock.increment(at - clock.now());
+    } else {
+      expect(step.raced).toBe(true); // nothing in a witness waits less than the deadline it races
+      lag += 1;
+      clock.increment(at - 1 - clock.now());
+      expect(actor.getSnapshot().status, `${step.event} comes before closed`).toBe('active');
+      actor.send(EVENTS[step.event as ConnectionEvent['type']]);
+    }
+  }
+  actor.stop();
+  return { closedAt, lag };
+}
+
+describe('the worst path, run through an actor with a SimulatedClock, ends exactly at the bound', () => {
+  const o = { connect: 400, write: 300, read: 700, interval: 200, timeout: 100 };
+
+  it.each([true, false])('close() from every state (keepalive %s)', (keepalive) => {
+    const input = inputOf(o, keepalive);
+    const table = closeBounds(optionsOf(o, keepalive));
+    for (const state of table.states) {
+      if (state.state === 'closed') continue;
+      const { closedAt, lag } = drive(state.state, table, input, true);
+      expect(closedAt, state.state).toBe(state.ms - lag);
+    }
+  });
+
+  it('the worst close: our Close written 1 ms before the write deadline, then the whole read deadline', () => {
+    const worst = drive('open.keepalive-off', closeBounds(optionsOf(o, false)), inputOf(o, false), true);
+    expect(worst).toEqual({ closedAt: o.write + o.read - 1, lag: 1 });
+  });
+
+  it('a silent peer from every state with a deadline', () => {
+    const input = inputOf(o, true);
+    const table = deadPeerBounds(optionsOf(o, true));
+    for (const state of table.states) {
+      if (state.state === 'closed' || state.ms === Number.POSITIVE_INFINITY) continue;
+      const { closedAt, lag } = drive(state.state, table, input, false);
+      expect(closedAt, state.state).toBe(state.ms - lag);
+    }
+    expect(drive('open.quiet', table, input, false)).toEqual({ closedAt: o.interval + o.timeout, lag: 0 });
+  });
+});
+
+describe('the walk refuses what it cannot bound (proof obligations)', () => {
+  it('a live peer can hold a connection open forever: with ws.activity allowed, the walk finds the cycle', () => {
+    expect(() =>
+      machineBounds(connectionMachine, {
+        input: {},
+        events: Object.values(EVENTS),
+        allow: (type) => !type.startsWith('api.'),
+      }),
+    ).toThrow(/come back to open\.quiet .*no bound/);
+  });
+
+  it('two deadlines that lead to each other have no bound', () => {
+    const pingPong = createMachine({
+      initial: 'a',
+      states: { a: { after: { 10: 'b' } }, b: { after: { 10: 'a' } } },
+    });
+    expect(() => machineBounds(pingPong, { events: [] })).toThrow(/no bound/);
+  });
+
+  it('a deadline that re-enters its own state has no bound', () => {
+    const again = createMachine({
+      initial: 'a',
+      states: {
+        a: { after: { 5: { target: 'a', reenter: true } }, on: { stop: 'done' } },
+        done: { type: 'final' },
+      },
+    });
+    expect(() => machineBounds(again, { events: [{ type: 'stop' }] })).toThrow(/no bound/);
+  });
+
+  it('refuses to walk a machine with an event it has no sample of', () => {
+    const events = Object.values(EVENTS).filter((e) => e.type !== 'ws.flushed');
+    expect(() => machineBounds(connectionMachine, { input: {}, events })).toThrow(/ws\.flushed/);
+  });
+
+  it('an acyclic machine gets its longest chain of deadlines, events costing the time they can wait', () => {
+    const chain: AnyStateMachine = createMachine({
+      initial: 'a',
+      states: {
+        a: { after: { 10: 'b' }, on: { skip: 'c' } },
+        b: { after: { 20: 'done' } },
+        c: { after: { 30: 'done' } },
+        done: { type: 'final' },
+      },
+    });
+    const table = machineBounds(chain, { events: [{ type: 'skip' }] });
+    // a lasts at most 10 ms whichever way it ends; from c 30 more: 40 (not 30, not 10 + 20).
+    expect(table.states.map((s) => [s.state, s.ms])).toEqual([
+      ['a', 40],
+      ['b', 20],
+      ['c', 30],
+      ['done', 0],
+    ]);
+    expect(bound(table, 'a').witness).toEqual([
+      { event: 'skip', atMs: 10, raced: true },
+      { event: 'xstate.after.30.(machine).c', atMs: 40, raced: false },
+    ]);
+  });
+});
+
+describe('options are checked as createConnection checks them: ERR_INVALID_OPTIONS, nothing computed', () => {
+  const refused: Array<[string, unknown, RegExp]> = [
+    ['not an object', 5, /bounds options must be an object, got number/],
+    ['null', null, /got null/],
+    ['an array', [], /got array/],
+    ['timeouts not an object', { timeouts: 'fast' }, /timeouts must be an object, got string/],
+    ['an unknown timeout', { timeouts: { close: 5 } }, /unknown timeouts option "close"/],
+    [
+      'a zero deadline',
+      { timeouts: { write: 0 } },
+      /timeouts\.write must be an integer number of ms from 1 to 2147483647, got 0/,
+    ],
+    ['a fraction', { timeouts: { read: 1.5 } }, /timeouts\.read .* got 1\.5/],
+    ['a string', { timeouts: { connect: '5' } }, /timeouts\.connect .* got string/],
+    ['over 2^31−1', { timeouts: { connect: 2 ** 31 } }, /got 2147483648/],
+    ['NaN', { timeouts: { write: Number.NaN } }, /got NaN/],
+    ['keepalive true', { keepalive: true }, /keepalive must be an object, got boolean/],
+    ['keepalive null', { keepalive: null }, /keepalive must be an object, got null/],
+    ['an unknown keepalive option', { keepalive: { every: 5 } }, /unknown keepalive option "every"/],
+    ['a negative interval', { keepalive: { interval: -1 } }, /keepalive\.interval .* got -1/],
+  ];
+
+  it.each(refused)('%s', (_, value, message) => {
+    for (const fn of [worstCaseCloseMs, closeBounds, deadPeerBounds]) {
+      const call = () => fn(value as never);
+      expect(call).toThrow(ConnectionError);
+      expect(call).toThrow(message);
+      try {
+        call();
+      } catch (error) {
+        expect((error as ConnectionError).code).toBe('ERR_INVALID_OPTIONS');
+      }
+    }
+  });
+
+  it('accepts the limits themselves and an explicit undefined', () => {
+    expect(worstCaseCloseMs({ timeouts: { write: 1, read: 2 ** 31 - 1 } })).toBe(2 ** 31);
+    expect(worstCaseCloseMs({ timeouts: { write: undefined }, keepalive: undefined })).toBe(10_000);
+  });
+});
