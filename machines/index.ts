@@ -27,25 +27,6 @@ export {
 } from './connection-error.js';
 export { type ConnectionMachine, closeInfoOf, connectionMachine } from './connection-machine.js';
 export {
-  type CloseCommand,
-  type CloseInfo,
-  type CloseStatus,
-  type ConnectionContext,
-  type ConnectionEvent,
-  type ConnectionInput,
-  DEFAULT_KEEPALIVE,
-  DEFAULT_TIMEOUTS,
-  type Initiator,
-  type Keepalive,
-  STATE_NAMES,
-  type StateChangeEmitted,
-  type StateName,
-  type Timeouts,
-  TRANSPORT_COMMANDS,
-  type TransitionDetail,
-  type TransportCommand,
-} from './types.js';
-export {
   backoffCap,
   FINAL_CLOSE_CODES,
   RETRIED_CLOSE_CODES,
@@ -75,3 +56,22 @@ export {
   type SupervisorStateEmitted,
   type SupervisorStateName,
 } from './supervisor-types.js';
+export {
+  type CloseCommand,
+  type CloseInfo,
+  type CloseStatus,
+  type ConnectionContext,
+  type ConnectionEvent,
+  type ConnectionInput,
+  DEFAULT_KEEPALIVE,
+  DEFAULT_TIMEOUTS,
+  type Initiator,
+  type Keepalive,
+  STATE_NAMES,
+  type StateChangeEmitted,
+  type StateName,
+  type Timeouts,
+  TRANSPORT_COMMANDS,
+  type TransitionDetail,
+  type TransportCommand,
+} from './types.js';

@@ -43,6 +43,24 @@ export {
   type MessageData,
   type SendData,
 } from './connection.js';
+export { createManagedConnection, type ManagedConnectionOptions } from './managed/managed-connection.js';
+export {
+  type AttemptConnectionOptions,
+  type ConnectionFactory,
+  createManagedConnectionWith,
+  type ManagedConnection,
+  type ManagedConnectionEvents,
+  type RetryEvent,
+  type UrlSource,
+} from './managed/managed-core.js';
+export type { ManagedOwnOptions, ReconnectOptions } from './managed/managed-options.js';
+export type { AttemptRecord, ManagedTrailRecord, SupervisorRecord } from './managed/managed-trail.js';
+export type { QueueOptions } from './managed/send-queue.js';
+export {
+  type ManagedTrailVerification,
+  verifyManagedTrail,
+  verifySupervisorTrail,
+} from './managed/verify-supervisor-trail.js';
 export type { ConnectionOptions } from './options.js';
 export { type RedactOptions, redactHeaders, redactUrl } from './redact.js';
 export {
