@@ -255,8 +255,13 @@ export class ManagedConnection<O = Record<string, unknown>> {
    * ERR_INVALID_STATE. Never an unhandled rejection.
    */
   open(): Promise<void> {
+    if (this.#info) {
+      return handled(
+        Promise.reject(new ConnectionError('ERR_INVALID_STATE', 'the managed connection has ended')),
+      );
+    }
     if (this.#opened) return this.#opened;
-    if (this.#info || this.#closeCalled) {
+    if (this.#closeCalled) {
       return handled(
         Promise.reject(new ConnectionError('ERR_INVALID_STATE', 'the managed connection was closed')),
       );
