@@ -39,6 +39,35 @@ export function parseMs(flag: string, value: string | undefined, command: string
   return ms;
 }
 
+/**
+ * `--keepalive <interval>:<timeout>` (whole ms, each from 1 to 2^31−1) and `--no-keepalive` → the
+ * `keepalive` option: `undefined` (the library's default) when neither is given, `false` when off.
+ *
+ * @example parseKeepalive('20000:10000', undefined, 'connect') // { interval: 20000, timeout: 10000 }
+ */
+export function parseKeepalive(
+  value: string | undefined,
+  off: boolean | undefined,
+  command: string,
+): { interval: number; timeout: number } | false | undefined {
+  if (off && value !== undefined) {
+    throw new UsageError('--keepalive and --no-keepalive exclude each other', command);
+  }
+  if (off) return false;
+  if (value === undefined) return undefined;
+  const match = /^(\d+):(\d+)$/.exec(value);
+  if (!match) {
+    throw new UsageError(
+      '--keepalive must be <interval>:<timeout> in whole milliseconds, e.g. 20000:10000',
+      command,
+    );
+  }
+  return {
+    interval: parseMs('keepalive interval', match[1], command) as number,
+    timeout: parseMs('keepalive timeout', match[2], command) as number,
+  };
+}
+
 /** A whole number (close codes); undefined stays undefined. */
 export function parseInteger(flag: string, value: string | undefined, command: string): number | undefined {
   if (value === undefined) return undefined;

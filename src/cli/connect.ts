@@ -6,13 +6,14 @@
 
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import type { InspectionEvent } from 'xstate';
 import { validateCloseStatus } from '../../machines/close-codes.js';
 import { ConnectionError } from '../../machines/connection-error.js';
 import type { CloseInfo } from '../../machines/types.js';
 import type { JsonlAuditSink } from '../audit/jsonl-audit.js';
 import { type Connection, createConnection } from '../connection.js';
 import { type ConnectionOptions, resolveOptions } from '../options.js';
-import { parsed, parseHeaders, parseInteger, parseMs, UsageError } from './args.js';
+import { parsed, parseHeaders, parseInteger, parseKeepalive, parseMs, UsageError } from './args.js';
 import { openAuditFile } from './audit-file.js';
 import { EXIT, exitCodeOf, exitTableText } from './exit-codes.js';
 import { humanReporter, jsonReporter, type Reporter } from './reporter.js';
@@ -37,6 +38,11 @@ Options:
   --read-timeout <ms>      deadline for the peer's Close after ours (default 5000)
   --close-code <code>      code of our Close frame (default 1000)
   --close-reason <text>    reason of our Close frame (default none, at most 123 UTF-8 bytes)
+  --keepalive <i>:<t>      ping after <i> ms with nothing received; fail the connection if nothing
+                           arrives within <t> ms of the ping (default 20000:10000)
+  --no-keepalive           no pings and no deadline while open
+  -P, --show-ping-pong     show pings and pongs on stderr: ours (> ping, < pong with the round trip)
+                           and the peer's (< ping, answered > pong)
   --audit <file.jsonl>     append the audit trail to a JSON Lines file (check it with verify)
   --json                   every output line is one JSON object, all on stdout, in order
   -h, --help               show this help
@@ -54,6 +60,9 @@ const OPTIONS = {
   'read-timeout': { type: 'string' },
   'close-code': { type: 'string' },
   'close-reason': { type: 'string' },
+  keepalive: { type: 'string' },
+  'no-keepalive': { type: 'boolean' },
+  'show-ping-pong': { type: 'boolean', short: 'P' },
   audit: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -78,14 +87,20 @@ export async function connect(args: string[]): Promise<number> {
     read: parseMs('read-timeout', values['read-timeout'], 'connect'),
   };
   const headers = parseHeaders(values.header, 'connect');
+  const keepalive = parseKeepalive(values.keepalive, values['no-keepalive'], 'connect');
+  const showPingPong = values['show-ping-pong'] === true;
   const reporter = values.json
     ? jsonReporter(process)
     : humanReporter({ stdout: process.stdout, stderr: process.stderr });
   let audit: JsonlAuditSink | undefined;
+  const pingPong = pingPongReporter();
   const options: ConnectionOptions = {
     ...(values.protocol ? { protocols: values.protocol } : {}),
     timeouts: Object.fromEntries(Object.entries(timeouts).filter(([, ms]) => ms !== undefined)),
     ws: { headers },
+    ...(keepalive === undefined ? {} : { keepalive }),
+    // Our pings are the machine's `transport.ping` commands (keepalive or conn.ping()), seen by inspection.
+    ...(showPingPong ? { inspect: (event: InspectionEvent) => pingPong.command(event) } : {}),
     // The audit option sees every record, the initial idle one included.
     audit: (record) => {
       reporter.state(record);
@@ -94,17 +109,64 @@ export async function connect(args: string[]): Promise<number> {
     trail: false,
   };
   // Bad input is a usage error before anything is printed or opened.
-  const { safeUrl } = usable(() => resolveOptions(url, options));
+  const { safeUrl, keepalive: resolvedKeepalive } = usable(() => resolveOptions(url, options));
   if (values.audit !== undefined) {
     audit = openAuditFile(values.audit, (error) => reporter.note('warning', `audit trail: ${error.message}`));
   }
-  reporter.note('connecting', `connecting to ${safeUrl}`, { url: safeUrl });
+  const keepaliveText = resolvedKeepalive
+    ? `keepalive ${resolvedKeepalive.interval}:${resolvedKeepalive.timeout} ms`
+    : 'keepalive off';
+  reporter.note('connecting', `connecting to ${safeUrl} (${keepaliveText})`, {
+    url: safeUrl,
+    keepalive: resolvedKeepalive
+      ? { interval: resolvedKeepalive.interval, timeout: resolvedKeepalive.timeout }
+      : false,
+  });
+  pingPong.start(reporter);
   const conn = createConnection(url, options);
+  if (showPingPong) pingPong.watch(conn);
   const info = await run(conn, reporter, closeStatus);
   await audit?.close();
   const exitCode = exitCodeOf(info);
   reporter.closed(info, exitCode);
   return exitCode;
+}
+
+/**
+ * `-P`: pings and pongs as they happen, like wscat's `--show-ping-pong`, on stderr (or as JSON lines
+ * with `--json`): `> ping` is ours (a keepalive ping, RFC 6455 §5.5.2), `< pong` its answer with the
+ * round trip; `< ping` is the peer's, and `> pong` the answer ws sends by itself.
+ */
+function pingPongReporter() {
+  let reporter: Reporter | undefined;
+  let t0 = 0;
+  const show = (kind: 'ping' | 'pong', direction: 'in' | 'out', text: string, fields = {}) => {
+    const elapsedMs = Math.round((performance.now() - t0) * 1000) / 1000;
+    reporter?.note(kind, `+${Math.round(elapsedMs)}ms ${direction === 'in' ? '<' : '>'} ${text}`, {
+      direction,
+      elapsedMs,
+      ...fields,
+    });
+  };
+  return {
+    start(to: Reporter) {
+      reporter = to;
+      t0 = performance.now();
+    },
+    command(event: InspectionEvent) {
+      if (event.type === '@xstate.action' && event.action.type === 'transport.ping')
+        show('ping', 'out', 'ping');
+    },
+    watch(conn: Connection) {
+      conn.on('pong', (rttMs) =>
+        show('pong', 'in', rttMs === null ? 'pong (unsolicited)' : `pong (${rttMs} ms)`, { rttMs }),
+      );
+      conn.on('ping', (data) => {
+        show('ping', 'in', data.length ? `ping (${data.length} bytes)` : 'ping', { length: data.length });
+        show('pong', 'out', 'pong (answered by ws)');
+      });
+    },
+  };
 }
 
 /** Drives one connection from stdin and signals until it has closed. */

@@ -227,6 +227,124 @@ describe.concurrent('connect: exit status per outcome', () => {
   });
 });
 
+describe.concurrent('connect: keepalive', () => {
+  it('--keepalive <interval>:<timeout> with -P: our pings after the interval, their pongs with the round trip', async (context) => {
+    const { expect } = context;
+    const p = await peer(context, 'echo');
+    const run = cli(['connect', p.url, '--keepalive', '200:1000', '-P']);
+    await run.waitFor('stderr', 'connecting → open');
+    await run.waitFor('stderr', /< pong \([\d.]+ ms\)\n[\s\S]*> ping\n/);
+    run.end();
+    expect((await run.exit).code).toBe(0);
+    expect(run.stderr).toContain('(keepalive 200:1000 ms)');
+    const ours = run.stderr.match(/^\+\d+ms > ping$/gm) ?? [];
+    expect(ours.length).toBeGreaterThanOrEqual(2);
+    // Every ping shown went out, and each pong shown answered one.
+    const pc = p.connections[0];
+    expect(pc?.frameCounts.ping).toBe(ours.length);
+    const pongs = run.stderr.match(/^\+\d+ms < pong \([\d.]+ ms\)$/gm) ?? [];
+    expect(pongs.length).toBeGreaterThanOrEqual(ours.length - 1);
+    expect(pongs.length).toBeLessThanOrEqual(ours.length);
+    expect(transitions(run.stderr)).toEqual([...HANDSHAKE, ...CLEAN_CLOSE]);
+  });
+
+  it("-P shows the peer's ping and the pong ws answers it with", async (context) => {
+    const { expect } = context;
+    const p = await peer(context, 'manual');
+    const run = cli(['connect', p.url, '-P', '--read-timeout', '300']);
+    const pc = await p.nextConnection();
+    await pc.whenUpgraded();
+    pc.sendPing(new Uint8Array([1, 2, 3]));
+    await run.waitFor('stderr', '> pong (answered by ws)');
+    await pc.whenFrames('pong', 1);
+    expect(Array.from(pc.pongs[0] ?? [])).toEqual([1, 2, 3]);
+    expect(run.stderr).toMatch(/^\+\d+ms < ping \(3 bytes\)\n\+\d+ms > pong \(answered by ws\)$/m);
+    // No ping of ours in so short a time with the default keepalive.
+    expect(run.stderr).not.toContain('> ping');
+    run.end();
+    await run.exit;
+  });
+
+  it('fails a peer that answers nothing at the pong deadline: ERR_KEEPALIVE_TIMEOUT, not a clean exit', async (context) => {
+    const { expect } = context;
+    const p = await peer(context, 'no-pong');
+    const run = cli(['connect', p.url, '--keepalive', '150:200']);
+    const { code } = await run.exit;
+    expect(run.stderr).toContain('open → closed (pong deadline 1006 ERR_KEEPALIVE_TIMEOUT)');
+    expect(transitions(run.stderr)).toEqual([...HANDSHAKE, 'open → closed']);
+    expect(code).not.toBe(0);
+    expect(code).not.toBe(2);
+    expect(run.stderr).toContain(`exit status ${code}`);
+    // Without -P no ping is shown, though one went out.
+    expect(run.stderr).not.toContain('> ping');
+    expect(p.connections[0]?.frameCounts.ping).toBe(1);
+  });
+
+  it('--no-keepalive turns it off (the default is 20000:10000 ms)', async (context) => {
+    const { expect } = context;
+    const p = await peer(context, 'echo');
+    const off = cli(['connect', p.url, '--no-keepalive', '-P']);
+    const byDefault = cli(['connect', p.url], { input: '' });
+    await off.waitFor('stderr', 'connecting → open');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    off.end();
+    expect((await off.exit).code).toBe(0);
+    expect((await byDefault.exit).code).toBe(0);
+    expect(off.stderr).toContain('(keepalive off)');
+    expect(off.stderr).not.toContain('> ping');
+    expect(byDefault.stderr).toContain('(keepalive 20000:10000 ms)');
+    for (const pc of p.connections) expect(pc.frameCounts.ping).toBe(0);
+  });
+
+  it('-P with --json: one object per ping and pong, the connecting line names the keepalive', async (context) => {
+    const { expect } = context;
+    const p = await peer(context, 'echo');
+    const run = cli(['connect', p.url, '--keepalive', '150:1000', '-P', '--json']);
+    await run.waitFor('stdout', '"type":"pong"');
+    run.end();
+    expect((await run.exit).code).toBe(0);
+    expect(run.stderr).toBe('');
+    const lines = run.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(lines[0]).toMatchObject({ type: 'connecting', keepalive: { interval: 150, timeout: 1000 } });
+    const ping = lines.find((l) => l.type === 'ping');
+    const pong = lines.find((l) => l.type === 'pong');
+    expect(ping).toMatchObject({ direction: 'out', elapsedMs: expect.any(Number) });
+    expect(pong).toMatchObject({ direction: 'in', rttMs: expect.any(Number) });
+    expect(pong.rttMs).toBeGreaterThan(0);
+    expect(lines.indexOf(ping)).toBeLessThan(lines.indexOf(pong));
+  });
+
+  it.for([
+    ['100', 'must be <interval>:<timeout>'],
+    ['100:', 'must be <interval>:<timeout>'],
+    ['100:abc', 'must be <interval>:<timeout>'],
+    ['0:100', '--keepalive interval must be a whole number of milliseconds'],
+    ['100:2147483648', '--keepalive timeout must be a whole number of milliseconds'],
+    ['-5:100', 'must be <interval>:<timeout>'],
+  ])(
+    '--keepalive %s is a usage error before anything connects (exit 2)',
+    async ([value, message], context) => {
+      const { expect } = context;
+      const p = await peer(context, 'echo');
+      const run = cli(['connect', p.url, `--keepalive=${value}`]);
+      expect((await run.exit).code).toBe(2);
+      expect(run.stderr).toContain(message);
+      expect(run.stderr).not.toContain('connecting');
+      expect(p.connections).toHaveLength(0);
+    },
+  );
+
+  it('--keepalive with --no-keepalive is a usage error (exit 2)', async (context) => {
+    const { expect } = context;
+    const run = cli(['connect', echo.url, '--keepalive', '100:100', '--no-keepalive']);
+    expect((await run.exit).code).toBe(2);
+    expect(run.stderr).toContain('--keepalive and --no-keepalive exclude each other');
+  });
+});
+
 describe.concurrent('connect --json', () => {
   it('prints every line as one JSON object, in order, on stdout', async (context) => {
     const { expect } = context;
