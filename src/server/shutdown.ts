@@ -69,6 +69,11 @@ interface Closing {
   done: Promise<CloseInfo>;
   /** Our Close is not written yet (`closing-sent`). */
   writing(): boolean;
+  /**
+   * The connection's own deadlines are longer than the shutdown's: only then does the shutdown cut it
+   * at `write` (otherwise its own write deadline does, and its outcome says ERR_WRITE_DEADLINE).
+   */
+  longer: { write: boolean };
   cut(): void;
   wasCut: boolean;
 }
@@ -89,12 +94,19 @@ async function run(wss: WebSocketServer, options: ResolvedShutdownOptions): Prom
 
   // The shutdown's own deadlines, for connections adopted with longer ones: a Close still unwritten at
   // `write` is cut then; everything still running at `write + read` is cut then.
-  const writeCutoff = setTimeout(() => {
-    for (const closing of closings) if (closing.writing()) closing.cut();
-  }, write);
-  const cutoff = setTimeout(() => {
-    for (const closing of closings) closing.cut();
-  }, write + read);
+  // Both are counted from the call, not from the end of the loop above (10 000 closes take a while).
+  const writeCutoff = setTimeout(
+    () => {
+      for (const closing of closings) if (closing.writing() && closing.longer.write) closing.cut();
+    },
+    remaining(startedAt, write),
+  );
+  const cutoff = setTimeout(
+    () => {
+      for (const closing of closings) closing.cut();
+    },
+    remaining(startedAt, write + read),
+  );
   await Promise.all(
     closings.map(async (closing) => {
       const info = await closing.done;
@@ -104,15 +116,24 @@ async function run(wss: WebSocketServer, options: ResolvedShutdownOptions): Prom
   clearTimeout(writeCutoff);
   clearTimeout(cutoff);
 
-  const budget = Math.max(0, startedAt + write + read + SERVER_CLOSE_GRACE_MS - performance.now());
+  const budget = remaining(startedAt, write + read + SERVER_CLOSE_GRACE_MS);
   await closeServer(wss, refusal.restore, Math.min(budget, SERVER_CLOSE_GRACE_MS));
   return tally.report();
+}
+
+/** Ms left until `ms` after `startedAt` (performance.now()), at least 0. */
+function remaining(startedAt: number, ms: number): number {
+  return Math.max(0, startedAt + ms - performance.now());
 }
 
 function startClosing(ws: WebSocket, options: ResolvedShutdownOptions): Closing | null {
   let conn: Connection | undefined = adoptedConnection(ws);
   if (!conn && ws.readyState === WebSocket.OPEN) {
-    conn = adopt(ws, { timeouts: options.timeouts, keepalive: false, trail: false });
+    conn = adopt(ws, {
+      timeouts: { write: options.timeouts.write, read: options.timeouts.read },
+      keepalive: false,
+      trail: false,
+    });
   }
   if (conn) {
     if (conn.state === 'closed') return null; // ended before the shutdown: not one of its outcomes
@@ -121,6 +142,7 @@ function startClosing(ws: WebSocket, options: ResolvedShutdownOptions): Closing 
       done: adopted.closed,
       wasCut: false,
       writing: () => adopted.state === 'closing-sent',
+      longer: { write: adopted.actor.getSnapshot().context.timeouts.write > options.timeouts.write },
       cut() {
         if (adopted.state === 'closed') return;
         closing.wasCut = true;
@@ -152,6 +174,7 @@ function closingUnadoptable(ws: WebSocket): Closing {
     }),
     wasCut: false,
     writing: () => false,
+    longer: { write: false },
     cut() {
       if (ws.readyState === WebSocket.CLOSED) return;
       closing.wasCut = true;

@@ -6,7 +6,7 @@
 import { once } from 'node:events';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type ServerOptions, WebSocketServer } from 'ws';
+import { type ServerOptions, type WebSocket, WebSocketServer } from 'ws';
 import type { Connection } from '../../src/connection.js';
 import { type AdoptOptions, adopt } from '../../src/server/index.js';
 import { waitFor } from '../helpers.js';
@@ -21,6 +21,8 @@ export interface TestServer {
   http: HttpServer | null;
   /** Connections adopted so far, in order. */
   conns: Connection[];
+  /** Every server-side ws socket so far, in order, adopted or not. */
+  sockets: WebSocket[];
   /** The next adopted connection (index `conns.length` at the time of the call, or a given index). */
   connection(index: number): Promise<Connection>;
   /** Terminates whatever is left and stops listening; resolves within 2 s whatever happens. */
@@ -63,6 +65,8 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
     await once(http, 'listening');
   }
   const conns: Connection[] = [];
+  const sockets: WebSocket[] = [];
+  wss.on('connection', (ws) => sockets.push(ws));
   if (adoptOptions !== false) {
     wss.on('connection', (ws) => {
       const conn = adopt(ws, adoptOptions);
@@ -80,13 +84,14 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
     wss,
     http,
     conns,
+    sockets,
     async connection(index) {
       await waitFor(() => conns.length > index, 3000, `adopted connection #${index}`);
       return conns[index] as Connection;
     },
     async close() {
       for (const conn of conns) void conn.terminate();
-      for (const ws of wss.clients) ws.terminate();
+      for (const ws of wss.clients ?? sockets) ws.terminate();
       const closing = [new Promise<void>((resolve) => wss.close(() => resolve()))];
       if (http) {
         const server = http;
@@ -96,4 +101,24 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
       await Promise.race([Promise.all(closing), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
     },
   };
+}
+
+/**
+ * Sends through `conn` until ws holds data it cannot write (the client stopped reading, the kernel's
+ * buffers are full): a Close queued now stays behind it. Bounded: 64 MiB, 3 s.
+ */
+export async function fillUntilStuck(conn: Connection, ws: WebSocket): Promise<number> {
+  const chunk = new Uint8Array(64 * 1024);
+  const deadline = Date.now() + 3000;
+  let sent = 0;
+  while (sent < 64 * 1024 * 1024 && Date.now() < deadline) {
+    conn.send(chunk);
+    sent += chunk.length;
+    await new Promise((resolve) => setImmediate(resolve));
+    if (ws.bufferedAmount > 0) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      if (ws.bufferedAmount > 0) return sent;
+    }
+  }
+  throw new Error(`not stuck after ${sent} bytes`);
 }
