@@ -1,7 +1,13 @@
 import type { ClientKind, MachineCost } from './types.js';
 
 /** Every client kind, in the order the table lists them; `ws` is the base of every ratio. */
-export const KIND_NAMES = ['ws', 'ws+actor', 'lifecycle', 'lifecycle-defaults'] as const;
+export const KIND_NAMES = [
+  'ws',
+  'ws+actor',
+  'lifecycle',
+  'lifecycle-defaults',
+  'lifecycle+keepalive',
+] as const;
 export type KindName = (typeof KIND_NAMES)[number];
 
 export function isKindName(name: string): name is KindName {
@@ -19,6 +25,8 @@ export async function loadKind(name: KindName): Promise<ClientKind> {
       return (await import('./lifecycle.js')).kind;
     case 'lifecycle-defaults':
       return (await import('./lifecycle-defaults.js')).kind;
+    case 'lifecycle+keepalive':
+      return (await import('./lifecycle-keepalive.js')).kind;
   }
 }
 
@@ -32,6 +40,7 @@ export async function loadMachineCost(name: KindName): Promise<MachineCost | und
     case 'lifecycle':
       return (await import('./lifecycle-machine.js')).machineCost;
     case 'lifecycle-defaults':
+    case 'lifecycle+keepalive':
       return undefined;
   }
 }
