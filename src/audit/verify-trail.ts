@@ -44,6 +44,7 @@ export interface TrailError {
    * one the machine could not have produced. All records before it verified.
    */
   seq: number;
+  /** Why, in words (e.g. which field was edited, or which seqs are missing). */
   reason: string;
   /** The trail's connection id, when known. */
   connectionId?: string;
@@ -52,14 +53,21 @@ export interface TrailError {
    * (`error.seq` is `first`). `last` is `null` when the trail ends before its closed record
    * (`complete`), so any number of records may be missing.
    */
-  missing?: { first: number; last: number | null };
+  missing?: {
+    /** The first missing seq. */
+    first: number;
+    /** The last missing seq; `null` when the trail ends before its closed record. */
+    last: number | null;
+  };
 }
 
 /** The outcome of {@link verifyTrail}. */
 export interface TrailVerification {
+  /** Every record verified (then `error` is absent). */
   ok: boolean;
   /** Records that verified, from seq 0. */
   checked: number;
+  /** The first record that failed, and why; absent when `ok`. */
   error?: TrailError;
 }
 
@@ -134,7 +142,7 @@ export function verifyTrail(records: Iterable<unknown>, options: VerifyTrailOpti
     } else {
       const event = eventOf(record);
       if (typeof event === 'string') return failed(event);
-      snapshot = withPeerClose(snapshot, record);
+      snapshot = withKeepalivePing(withPeerClose(snapshot, record), event);
       const [next, actions] = transition(connectionMachine, snapshot, event);
       snapshot = next;
       changes = stateChanges(actions);
@@ -260,6 +268,19 @@ function withPeerClose(snapshot: Snapshot, record: Checked): Snapshot {
     code,
     reason: record.detail?.reason ?? '',
   });
+  return next;
+}
+
+/**
+ * Keepalive's sub-states of open are not recorded: a closed record on the pong deadline means a ping
+ * went out first, after the quiet interval. Feed that step (open.quiet → open.awaiting-pong).
+ */
+function withKeepalivePing(snapshot: Snapshot, event: ConnectionEvent): Snapshot {
+  if (!event.type.startsWith('xstate.after.pong.')) return snapshot;
+  if (!snapshot.matches({ open: 'quiet' } as never)) return snapshot;
+  const [next] = transition(connectionMachine, snapshot, {
+    type: 'xstate.after.interval.connection.open.quiet',
+  } as unknown as ConnectionEvent);
   return next;
 }
 

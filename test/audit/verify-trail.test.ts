@@ -297,3 +297,21 @@ describe('verifyTrail names missing records', () => {
     expect(verifyTrail(repeated).error).not.toHaveProperty('missing');
   });
 });
+
+describe('keepalive in a trail', () => {
+  it('replays a connection failed by the pong deadline (the ping in between is not recorded)', async () => {
+    const { startPeer } = await import('../../src/testing/index.js');
+    const { createConnection, verifyTrail: verify } = await import('../../src/index.js');
+    const peer = await startPeer({ mode: 'no-pong' });
+    try {
+      const conn = createConnection(peer.url, { keepalive: { interval: 50, timeout: 50 } });
+      await conn.open();
+      const info = await conn.closed;
+      expect(info.error?.code).toBe('ERR_KEEPALIVE_TIMEOUT');
+      expect(conn.trail.map((r) => r.to)).toEqual(['idle', 'connecting', 'open', 'closed']);
+      expect(verify(conn.trail, { complete: true })).toEqual({ ok: true, checked: 4 });
+    } finally {
+      await peer.close();
+    }
+  }, 5000);
+});
