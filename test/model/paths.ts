@@ -47,7 +47,8 @@ export interface ModelPath {
 
 function possible(snapshot: Snapshot, event: ConnectionEvent): boolean {
   const peerClosed = snapshot.context.received !== null;
-  if (event.type === 'api.adopt') return false; // TODO(adopt): driven by the server-side transport
+  // Adopted connections have their own model (test/server/adopt-paths.ts): a server socket drives them.
+  if (event.type === 'api.adopt') return false;
   // Activity and pings matter in open only; elsewhere they change nothing and only multiply nodes.
   if (event.type === 'ws.activity' || event.type === 'api.ping') {
     if (typeof snapshot.value !== 'object') return false;
