@@ -1,6 +1,9 @@
 /**
- * `npm run docs`: writes docs/machine.md and docs/machine.json from the machine (src/machine-diagram.ts).
- * test/docs/diagram.test.ts regenerates both in memory and fails when the committed files differ.
+ * `npm run docs`: writes every machine's page from the machine itself (src/machine-diagram.ts):
+ * docs/machine.md and docs/machine.json for the connection, docs/supervisor.md for the supervisor.
+ * test/docs/diagram.test.ts regenerates them in memory and fails when the committed files differ. The
+ * PNG beside docs/machine.md needs a browser: `npx tsx scripts/render-diagram.ts` (test/docs/png.test.ts
+ * fails when it is stale).
  */
 import { writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
