@@ -18,6 +18,7 @@ Commands:
   demo [--peer <mode>]   watch clean and misbehaving peers on 127.0.0.1 (what npm start runs)
   diagram [--format]     print the machine as Mermaid or JSON
   verify <trail.jsonl>   check an audit trail written by --audit or jsonlAudit
+  serve --port <n>       local server: adopts its connections, shows their lifecycles (like wscat -l)
 
 Options:
   -h, --help             show help (also: ws-lifecycle <command> --help)
@@ -34,6 +35,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   demo: async () => (await import('./demo.js')).demo,
   diagram: async () => (await import('./diagram.js')).diagram,
   verify: async () => (await import('./verify.js')).verify,
+  serve: async () => (await import('./serve.js')).serve,
 };
 
 async function main(argv: string[]): Promise<number> {
