@@ -101,6 +101,7 @@ export function diagramMachines(): DiagramMachine[] {
       source: 'machines/connection-machine.ts',
       page: 'docs/machine.md',
       json: 'docs/machine.json',
+      image: 'machine.png',
       intro: [
         'Events are named by origin: `api.*` from the caller, `ws.*` from the WebSocket (whatever',
         'transport drives it), `after <deadline>` from a timer (the event `xstate.after.<deadline>.<state id>`).',
