@@ -134,6 +134,11 @@ export class WsClientTransport implements Transport {
       // Not open any more (the peer ended TCP, or ws failed a write): ws sends no Close now.
       if (ws.readyState !== WebSocket.OPEN) return;
       ws.close(command.code, command.reason);
+    } else if (this.peerEnded) {
+      // The peer's FIN came before ws processed its Close (a compressed message ahead of it): ws answers
+      // no Close once TCP's end has arrived, and Node's socket takes no more writes after it. No echo
+      // will be written; TCP's end is reported once the frames are processed (framesProcessed).
+      return;
     }
     this.closing = true;
     onCloseFrameSent(ws, this);
