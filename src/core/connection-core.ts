@@ -143,7 +143,13 @@ class Driver implements Transport, TransportSink {
       rethrow(error);
       return;
     }
-    this.transport.send(data);
+    try {
+      this.transport.send(data);
+    } catch (error) {
+      // The transport refuses a send once the peer has ended TCP (ERR_INVALID_STATE), and the machine
+      // learns of that end next: nothing goes out. Anything else is a bug that still surfaces.
+      if (!(error instanceof ConnectionError)) rethrow(error);
+    }
   }
   release(): void {
     this.transport.release();

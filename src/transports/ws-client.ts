@@ -115,7 +115,16 @@ export class WsClientTransport implements Transport {
   }
 
   send(data: SendData): void {
-    this.ws?.send(data);
+    const ws = this.ws;
+    // From the peer's FIN until the frames before it are processed and it is reported (ws.closed), the
+    // machine is still open but ws is CLOSING and would drop the data silently: refuse it instead.
+    if (ws?.readyState !== WebSocket.OPEN) {
+      throw new ConnectionError(
+        'ERR_INVALID_STATE',
+        'cannot send: the peer has ended the TCP connection, which is closing',
+      );
+    }
+    ws.send(data);
   }
 
   ping(): void {
