@@ -263,6 +263,7 @@ const OPENED: SupervisorEvent = {
   type: 'xstate.snapshot.attempt',
   snapshot: { value: 'open', status: 'active' },
 };
+const RECONNECT: SupervisorEvent = { type: 'api.reconnect' };
 const RELEASED: SupervisorEvent = {
   type: 'xstate.done.actor.attempt',
   output: { code: 1000, reason: 'reconnect', wasClean: true, initiator: 'local' },
@@ -285,12 +286,16 @@ function replay(
   if (stable && topLevel(snapshot) === 'open' && subState(snapshot) === 'unstable') {
     step({ type: 'xstate.after.minUptime.supervisor.open.unstable' } as unknown as SupervisorEvent);
   }
-  // reconnect(): the old attempt ended (no record), and the next one started.
-  if (
-    topLevel(snapshot) === 'connecting' &&
-    subState(snapshot) === 'releasing' &&
-    record.detail.attempt > snapshot.context.attempt
+  // reconnect() while connecting: no record shows it, but the record names a later attempt. The old
+  // attempt ended (no record either) and the next one started, as many times as it takes.
+  for (
+    let guard = 0;
+    topLevel(snapshot) === 'connecting' && record.detail.attempt > snapshot.context.attempt;
+    guard++
   ) {
+    if (guard > record.detail.attempt)
+      return `attempt ${record.detail.attempt} cannot follow ${snapshot.context.attempt}`;
+    if (subState(snapshot) !== 'releasing') step(RECONNECT);
     step(RELEASED);
   }
   // The attempt opened before its onOpen finished (no record).

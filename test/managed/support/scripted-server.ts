@@ -29,13 +29,13 @@ export interface ScriptedServer {
   readonly sockets: readonly WebSocket[];
   /** Text messages received, per upgraded socket. */
   readonly messages: readonly string[][];
-  /** The answer to handshake n (0-based); the default upgrades and echoes. */
-  answer: (n: number) => Answer;
+  /** The answer to handshake n (0-based) for the request's URL; the default upgrades and echoes. */
+  answer: (n: number, url: string) => Answer;
   close(): Promise<void>;
 }
 
 export async function startScriptedServer(
-  answer: (n: number) => Answer = () => ({ kind: 'accept' }),
+  answer: (n: number, url: string) => Answer = () => ({ kind: 'accept' }),
   port = 0,
 ): Promise<ScriptedServer> {
   const http: Server = createServer((_req, res) => {
@@ -60,7 +60,7 @@ export async function startScriptedServer(
     socket.on('error', () => {});
   });
   http.on('upgrade', (request: IncomingMessage, socket: Socket, head: Buffer) => {
-    const plan = state.answer(handshakes++);
+    const plan = state.answer(handshakes++, request.url ?? '/');
     if (plan.kind === 'hang') return;
     if (plan.kind === 'status') {
       const retryAfter = plan.retryAfter === undefined ? '' : `Retry-After: ${plan.retryAfter}\r\n`;
