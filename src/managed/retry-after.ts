@@ -22,9 +22,10 @@ export function parseRetryAfter(value: string | string[] | undefined, now: numbe
   const text = (Array.isArray(value) ? value[0] : value)?.trim();
   if (!text) return undefined;
   if (/^\d+$/.test(text)) return Math.min(Number(text) * 1000, MAX_MS);
-  // IMF-fixdate and the obsolete forms; Date.parse reads all three.
+  // IMF-fixdate and the two obsolete forms (RFC 9110 §5.6.7: a recipient accepts all three); asctime
+  // carries no zone but is GMT, as they all are.
   if (!/^[A-Za-z]{3,9},? /.test(text)) return undefined;
-  const at = Date.parse(text);
+  const at = Date.parse(/ GMT$/.test(text) ? text : `${text} GMT`);
   if (Number.isNaN(at)) return undefined;
   return Math.min(Math.max(at - now, 0), MAX_MS);
 }
