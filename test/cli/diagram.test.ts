@@ -26,7 +26,7 @@ describe.concurrent('diagram', () => {
     expect(run.stdout.startsWith('stateDiagram-v2\n')).toBe(true);
     const docs = readFileSync(`${ROOT}/docs/machine.md`, 'utf8');
     expect(docs).toContain(`\`\`\`mermaid\n${run.stdout}\`\`\``);
-  });
+  }, 15_000);
 
   it('draws every state, open as a composite of its keepalive sub-states', async ({ expect }) => {
     const run = cli(['diagram']);
@@ -40,7 +40,7 @@ describe.concurrent('diagram', () => {
       .map((b) => b.name);
     expect(inOpen.sort()).toEqual(Object.keys(connectionMachine.root.states.open?.states ?? {}).sort());
     expect(inOpen).toContain('awaiting-pong');
-  });
+  }, 15_000);
 
   it('draws the happy path as the main line, in order, and nothing else into closed', async ({ expect }) => {
     const run = cli(['diagram']);
@@ -55,7 +55,7 @@ describe.concurrent('diagram', () => {
     expect([...steps].sort((a, b) => a - b)).toEqual(steps);
     expect(diagram.arrows.filter((a) => a.to === 'closed').map((a) => a.from)).toEqual(['draining']);
     expect(diagram.finals).toEqual(['closed']);
-  });
+  }, 15_000);
 
   it('writes each shared edge once, off the arrows, naming the states that share it', async ({ expect }) => {
     const run = cli(['diagram']);
@@ -81,7 +81,7 @@ describe.concurrent('diagram', () => {
         event === 'ws.closed' ? ['draining->closed'] : [],
       );
     }
-  });
+  }, 15_000);
 
   it('--machine supervisor prints the diagram of docs/supervisor.md', async ({ expect }) => {
     const run = cli(['diagram', '--machine', 'supervisor']);
@@ -89,7 +89,7 @@ describe.concurrent('diagram', () => {
     const docs = readFileSync(`${ROOT}/docs/supervisor.md`, 'utf8');
     expect(docs).toContain(`\`\`\`mermaid\n${run.stdout}\`\`\``);
     expect(run.stdout).not.toBe('');
-  });
+  }, 15_000);
 
   it('refuses an unknown machine or format with a usage error', async ({ expect }) => {
     const machine = cli(['diagram', '--machine', 'nope']);
@@ -98,7 +98,7 @@ describe.concurrent('diagram', () => {
     expect(machine.stderr).toContain('--machine must be');
     expect((await format.exit).code).toBe(2);
     expect(format.stderr).toContain('--format must be mermaid or json');
-  });
+  }, 15_000);
 
   it('--format json holds every state and every transition of the machine', async ({ expect }) => {
     const run = cli(['diagram', '--format', 'json']);
@@ -122,5 +122,5 @@ describe.concurrent('diagram', () => {
       (t) => `${t.from} ${t.eventType} ${t.guard || '-'} ${t.to ?? '(stays)'}`,
     );
     expect(edges.sort()).toEqual(walked.sort());
-  });
+  }, 15_000);
 });

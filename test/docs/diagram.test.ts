@@ -43,7 +43,7 @@ describe('docs drawn from the machines', () => {
     expect(Object.keys(generatedDocs()).sort()).toEqual(
       ['docs/machine.json', 'docs/machine.md', 'docs/supervisor.md'].sort(),
     );
-  });
+  }, 5000);
 
   it.each(MACHINES.map((m) => [m.name, m.machine] as const))(
     '%s: the generator sees every transition an independent walk of the machine finds',
@@ -59,7 +59,7 @@ describe('docs drawn from the machines', () => {
     expect(statePaths(connectionMachine)).toEqual(
       expect.arrayContaining(['open.keepalive-off', 'open.quiet', 'open.awaiting-pong']),
     );
-  });
+  }, 5000);
 });
 
 describe.each(MACHINES.map((m) => [m.name, m] as const))(
@@ -81,14 +81,14 @@ describe.each(MACHINES.map((m) => [m.name, m] as const))(
         const hasChildren = statePaths(machine).some((p) => p.startsWith(`${path}.`));
         expect(box?.composite, path).toBe(hasChildren);
       }
-    });
+    }, 5000);
 
     it('shows every transition exactly once: an arrow, a ◇ branch, a line in a box, or a shared line', () => {
       const missing = [...found].filter(([, where]) => where.length === 0).map(([t]) => key(t));
       const twice = [...found].filter(([, where]) => where.length > 1).map(([t]) => key(t));
       expect(missing, 'not in the diagram').toEqual([]);
       expect(twice, 'in the diagram more than once').toEqual([]);
-    });
+    }, 5000);
 
     it('shows nothing that is not a transition of the machine', () => {
       const used = new Set<string>();
@@ -108,7 +108,7 @@ describe.each(MACHINES.map((m) => [m.name, m] as const))(
       expect(shown.filter((s) => !used.has(s))).toEqual([]);
       // Unlabelled arrows are only the entry and final markers, which the parser keeps apart.
       expect(diagram.arrows.filter((a) => a.labels.length === 0)).toEqual([]);
-    });
+    }, 5000);
 
     it('"from every other state" holds for every other top-level state', () => {
       for (const box of diagram.boxes.values()) {
@@ -122,7 +122,7 @@ describe.each(MACHINES.map((m) => [m.name, m] as const))(
           }
         }
       }
-    });
+    }, 5000);
 
     it('joins each step of the main line by an arrow, starting at the initial state', () => {
       const spine = planDiagram(machine).spine;
@@ -140,7 +140,7 @@ describe.each(MACHINES.map((m) => [m.name, m] as const))(
       }
       const finals = top.filter((s) => machine.root.states[s]?.type === 'final');
       expect(diagram.finals).toEqual(finals.map(idOf));
-    });
+    }, 5000);
   },
 );
 
@@ -163,11 +163,11 @@ describe('the connection diagram, against the lifecycle (README, RFC 6455)', () 
     expect(arrowsBetween('draining', 'closed').flatMap((a) => a.labels)).toEqual([
       'ws.closed [peerCloseReceived]',
     ]);
-  });
+  }, 5000);
 
   it('nothing but the main line converges on closed', () => {
     expect(diagram.arrows.filter((a) => a.to === 'closed')).toHaveLength(1);
-  });
+  }, 5000);
 
   it('open is a composite whose keepalive sub-states are picked by keepaliveOn', () => {
     const open = diagram.boxes.get('open');
@@ -182,7 +182,7 @@ describe('the connection diagram, against the lifecycle (README, RFC 6455)', () 
       '[keepaliveOn] open_quiet',
     ]);
     expect(diagram.initial.get('open')).toBe(choice?.id);
-  });
+  }, 5000);
 
   it('the edges every state shares (terminate, TCP loss, protocol error) are written once, in closed', () => {
     const source = mermaidDiagram(connectionMachine);
@@ -195,14 +195,14 @@ describe('the connection diagram, against the lifecycle (README, RFC 6455)', () 
     expect(lines('ws.closed').filter((l) => !l.includes('draining --> closed'))[0]).toMatch(
       /^ {2}closed : ws\.closed from /,
     );
-  });
+  }, 5000);
 
   it('labels deadlines by name, never by their event type', () => {
     const source = mermaidDiagram(connectionMachine);
     expect(source).not.toMatch(/xstate\.after/);
     for (const delay of ['connect', 'write', 'read', 'interval', 'pong'])
       expect(source).toContain(`after ${delay}`);
-  });
+  }, 5000);
 });
 
 describe('machine.json and drift', () => {
@@ -212,7 +212,7 @@ describe('machine.json and drift', () => {
     const rebuilt = createMachine(json);
     const edge = (e: ReturnType<typeof machineEdges>[number]) => `${e.from} ${e.trigger} ${e.guard} ${e.to}`;
     expect(machineEdges(rebuilt).map(edge)).toEqual(machineEdges().map(edge));
-  });
+  }, 5000);
 
   it('a changed machine makes the committed page stale (the drift check can fail)', async () => {
     const committed = await readFile(join(REPO_ROOT, 'docs/machine.md'), 'utf8');

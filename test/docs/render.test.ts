@@ -40,7 +40,7 @@ describe('layoutProblems', () => {
 
   it('finds nothing wrong with a straight, uncluttered drawing', () => {
     expect(layoutProblems(base, ['a', 'b', 'c'])).toEqual([]);
-  });
+  }, 5000);
 
   it('finds labels on labels and on states, a bend, a step up, a missing state and too much width', () => {
     const bad: Layout = {
@@ -60,7 +60,7 @@ describe('layoutProblems', () => {
     expect(problems).toContain('c is not below b');
     expect(problems).toContain('main-line state d is not drawn');
     expect(problems).toContain('1200 px wide: shrunk at page width (1000 px)');
-  });
+  }, 5000);
 
   it('lets a composite hold its own labels', () => {
     const composite: Layout = {
@@ -69,5 +69,5 @@ describe('layoutProblems', () => {
       labels: [{ ...box(130, 250, 40, 20), text: 'inside' }],
     };
     expect(layoutProblems(composite, ['a', 'b'])).toEqual([]);
-  });
+  }, 5000);
 });
