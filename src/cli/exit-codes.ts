@@ -16,7 +16,7 @@ export const EXIT = {
   deadline: 4,
   /** The peer broke the WebSocket protocol; we sent Close 1002 (or 1007/1009) and dropped it. */
   protocol: 5,
-  /** TCP ended or reset without a Close frame (1006). */
+  /** TCP ended or reset without a Close frame (1006), or the peer went silent (keepalive timeout). */
   connectionLost: 6,
   /** Interrupted: a second Ctrl-C terminated without a handshake, or Ctrl-C aborted the connect. */
   interrupted: 130,
@@ -38,6 +38,7 @@ export function exitCodeOf(info: CloseInfo): ExitCode {
     case 'ERR_PROTOCOL':
       return EXIT.protocol;
     case 'ERR_SOCKET':
+    case 'ERR_KEEPALIVE_TIMEOUT':
       return EXIT.connectionLost;
     default:
       return EXIT.failure;
@@ -52,7 +53,7 @@ export const EXIT_TABLE: ReadonlyArray<readonly [ExitCode, string]> = [
   [EXIT.connectFailed, 'connect failed: refused, DNS, HTTP error, connect deadline'],
   [EXIT.deadline, 'close deadline exceeded (write or read): socket destroyed'],
   [EXIT.protocol, 'protocol error: the peer sent something invalid'],
-  [EXIT.connectionLost, 'connection lost: TCP ended without a Close frame (1006)'],
+  [EXIT.connectionLost, 'connection lost: TCP ended without a Close frame (1006), or keepalive timeout'],
   [EXIT.interrupted, 'interrupted: second Ctrl-C terminated, or Ctrl-C during connect'],
 ];
 
