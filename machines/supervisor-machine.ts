@@ -183,6 +183,11 @@ const topLevel = (value: unknown): string =>
 const doneInfo = (event: SupervisorEvent): CloseInfo | null =>
   event.type === 'xstate.done.actor.attempt' ? event.output : null;
 
+/**
+ * The supervisor machine: `createActor(supervisorMachine, { input })` with a {@link SupervisorInput}. Its
+ * child logic `attempt` (the connection machine) and its `onOpen` hook are placeholders the API replaces
+ * with `provide({ actors })`; its delays are `backoff`, `minUptime` and `prepare`.
+ */
 export const supervisorMachine = setup({
   types: {
     context: {} as SupervisorContext,
@@ -467,4 +472,5 @@ export const supervisorMachine = setup({
   },
 });
 
+/** The type of {@link supervisorMachine}. */
 export type SupervisorMachine = typeof supervisorMachine;

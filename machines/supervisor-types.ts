@@ -7,6 +7,7 @@ import type { CloseInfo } from './types.js';
 
 /** The six top-level states of a managed connection, in lifecycle order. */
 export const SUPERVISOR_STATE_NAMES = ['idle', 'connecting', 'open', 'waiting', 'closing', 'closed'] as const;
+/** A top-level state of the supervisor: one of {@link SUPERVISOR_STATE_NAMES}. */
 export type SupervisorStateName = (typeof SUPERVISOR_STATE_NAMES)[number];
 
 /** The id of the one connection actor the supervisor runs at a time (RFC 6455 §4.1: one in CONNECTING). */
@@ -43,6 +44,7 @@ export interface Backoff {
   minUptime: number;
 }
 
+/** The backoff when none is given: 1 s, ×2, at most 30 s, no limit on attempts, reset after 5 s open. */
 export const DEFAULT_BACKOFF: Readonly<Backoff> = Object.freeze({
   initialDelay: 1000,
   maxDelay: 30_000,
@@ -54,6 +56,7 @@ export const DEFAULT_BACKOFF: Readonly<Backoff> = Object.freeze({
 /** Decides whether an attempt that ended gets another; `attempt` is the number of the one that ended. */
 export type ShouldReconnect = (info: CloseInfo, attempt: number) => boolean;
 
+/** What the supervisor machine is created with (`createActor(supervisorMachine, { input })`). */
 export interface SupervisorInput {
   /** Names the managed connection in its trail. @default '' */
   supervisorId?: string;
@@ -85,6 +88,7 @@ export type ManagedCloseReason =
 
 /** The supervisor machine's output. The API adds `unsent` to make a `ManagedCloseInfo`. */
 export interface SupervisorOutput {
+  /** Why it ended: your close(), maxAttempts reached, or a final close. */
   reason: ManagedCloseReason;
   /** Attempts made (connections started). */
   attempts: number;
@@ -100,12 +104,17 @@ export interface ManagedCloseInfo extends SupervisorOutput {
   unsent: Array<string | Uint8Array>;
 }
 
+/** The supervisor's context: its settings from the input, and what happened so far. */
 export interface SupervisorContext {
+  /** Names the managed connection in its trail (and prefixes its attempts' ids in the pure machine). */
   supervisorId: string;
   /** `null`: reconnect is off. */
   backoff: Backoff | null;
+  /** The caller's override of the default policy, or `null`. */
   shouldReconnect: ShouldReconnect | null;
+  /** The jitter's random source, in [0, 1). */
   random: () => number;
+  /** Deadline for the onOpen hook, in ms. */
   onOpenTimeout: number;
   /** Attempts started so far; the number of the current (or last) one. */
   attempt: number;
@@ -118,8 +127,19 @@ export interface SupervisorContext {
   /** The current wait, once computed. */
   delayMs: number;
   /** The caller's close(), once called. */
-  closeRequest: { code: number; reason: string } | null;
-  outcome: { reason: ManagedCloseReason; error?: ConnectionError } | null;
+  closeRequest: {
+    /** The Close code asked for. */
+    code: number;
+    /** The Close reason asked for. */
+    reason: string;
+  } | null;
+  /** How it ended, once it did. */
+  outcome: {
+    /** Why it ended. */
+    reason: ManagedCloseReason;
+    /** Set for gave-up and final-close. */
+    error?: ConnectionError;
+  } | null;
 }
 
 /**
@@ -128,22 +148,69 @@ export interface SupervisorContext {
  * `xstate.done.actor.onOpen` / `xstate.error.actor.onOpen` from the invoked hook; `xstate.after.*` from timers.
  */
 export type SupervisorEvent =
-  | { type: 'api.open' }
-  | { type: 'api.close'; code: number; reason: string }
-  | { type: 'api.reconnect' }
-  | { type: 'xstate.snapshot.attempt'; snapshot: { value: unknown; status?: string } }
-  | { type: 'xstate.done.actor.attempt'; output: CloseInfo }
-  | { type: 'xstate.error.actor.attempt'; error: unknown }
-  | { type: 'xstate.done.actor.onOpen'; output: unknown }
-  | { type: 'xstate.error.actor.onOpen'; error: unknown };
+  | {
+      /** The caller's open(). */
+      type: 'api.open';
+    }
+  | {
+      /** The caller's close(code, reason): final. */
+      type: 'api.close';
+      /** The Close code for the current attempt. */
+      code: number;
+      /** The Close reason for the current attempt. */
+      reason: string;
+    }
+  | {
+      /** The caller's reconnect(): skip the wait, or replace the connection. */
+      type: 'api.reconnect';
+    }
+  | {
+      /** A snapshot of the attempt actor (spawned with `syncSnapshot`). */
+      type: 'xstate.snapshot.attempt';
+      /** The attempt's snapshot: its `value` is the connection's state. */
+      snapshot: {
+        /** The connection's state value (`'open'`, or `{ open: 'quiet' }`). */
+        value: unknown;
+        /** The actor's status. */
+        status?: string;
+      };
+    }
+  | {
+      /** The attempt ended. */
+      type: 'xstate.done.actor.attempt';
+      /** How it ended. */
+      output: CloseInfo;
+    }
+  | {
+      /** The attempt actor failed (a bug in its logic). */
+      type: 'xstate.error.actor.attempt';
+      /** What it threw. */
+      error: unknown;
+    }
+  | {
+      /** The onOpen hook resolved. */
+      type: 'xstate.done.actor.onOpen';
+      /** What it resolved with (ignored). */
+      output: unknown;
+    }
+  | {
+      /** The onOpen hook threw or rejected. */
+      type: 'xstate.error.actor.onOpen';
+      /** What it threw or rejected with. */
+      error: unknown;
+    };
 
 /** The policy a trail records, so that a replay can check every decision. */
 export interface RecordedPolicy {
+  /** {@link Backoff.initialDelay}. */
   initialDelay: number;
+  /** {@link Backoff.maxDelay}. */
   maxDelay: number;
+  /** {@link Backoff.factor}. */
   factor: number;
-  /** Absent: Infinity. */
+  /** {@link Backoff.maxAttempts}; absent: Infinity. */
   maxAttempts?: number;
+  /** {@link Backoff.minUptime}. */
   minUptime: number;
   /** A `shouldReconnect` override decided; a replay takes its decisions from the trail. */
   custom?: true;
@@ -155,40 +222,53 @@ export interface SupervisorDetail {
   attempt: number;
   /** On the idle record: the policy, or `false` when reconnect is off. */
   policy?: RecordedPolicy | false;
-  /** How the attempt that caused this change ended (its CloseInfo). */
+  /** How the attempt that caused this change ended: its CloseInfo's code. */
   code?: number;
+  /** …its reason. */
   reason?: string;
+  /** …whether it was clean. */
   wasClean?: boolean;
+  /** …its error's code. */
   errorCode?: string;
+  /** …its error's HTTP status. */
   status?: number;
   /** From a 429/503 answer's Retry-After, in ms. */
   retryAfterMs?: number;
-  /** Into waiting: the retry number n and the delay drawn. */
+  /** Into waiting: the retry number n. */
   n?: number;
+  /** Into waiting: the delay drawn, in ms. */
   delayMs?: number;
   /** Into closed: why. */
   outcome?: ManagedCloseReason;
-  /** The caller's close(): its code and reason. */
+  /** The caller's close(): its code. */
   closeCode?: number;
+  /** The caller's close(): its reason. */
   closeReason?: string;
 }
 
 /** Emitted on every top-level state change (`actor.on('supervisor.state', …)`). */
 export interface SupervisorStateEmitted {
+  /** Always `'supervisor.state'`. */
   type: 'supervisor.state';
+  /** The state entered. */
   to: SupervisorStateName;
+  /** Type of the event that caused the change (`xstate.init` for the initial `idle`). */
   event: string;
+  /** What decided it. */
   detail: SupervisorDetail;
 }
 
 /** Emitted when a wait begins (`actor.on('supervisor.retry', …)`). */
 export interface SupervisorRetryEmitted {
+  /** Always `'supervisor.retry'`. */
   type: 'supervisor.retry';
   /** The number of the attempt the wait comes before. */
   attempt: number;
+  /** The wait, in ms. */
   delayMs: number;
   /** How the previous attempt ended. */
   info: CloseInfo;
 }
 
+/** What the supervisor emits (`actor.on(type, …)`). */
 export type SupervisorEmitted = SupervisorStateEmitted | SupervisorRetryEmitted;

@@ -51,6 +51,7 @@ export {
   type ManagedConnection,
   type ManagedConnectionEvents,
   type RetryEvent,
+  type SupervisorActor,
   type UrlSource,
 } from './managed/managed-core.js';
 export type { ManagedOwnOptions, ReconnectOptions } from './managed/managed-options.js';

@@ -42,8 +42,15 @@ export type UrlSource = string | URL | (() => string | URL | Promise<string | UR
 export interface AttemptConnectionOptions {
   /** Each of its records, which the managed connection puts in its one trail with `attempt`. */
   audit: (record: AuditRecord) => void;
+  /** Keep the connection's own `trail` (the managed connection's `trail` option). */
   trail: boolean;
-  inspect?: ((event: InspectionEvent) => void) | { next?: (event: InspectionEvent) => void };
+  /** The managed connection's `inspect` option, when given. */
+  inspect?:
+    | ((event: InspectionEvent) => void)
+    | {
+        /** Called with each inspection event. */
+        next?: (event: InspectionEvent) => void;
+      };
 }
 
 /**
@@ -57,6 +64,7 @@ export type ConnectionFactory<O> = (url: string | URL, options: O & AttemptConne
 export interface RetryEvent {
   /** The number of the attempt the wait comes before. */
   attempt: number;
+  /** The wait, in ms: full jitter, or at least a 429/503's Retry-After. */
   delayMs: number;
   /** How the previous attempt ended (a failed handshake shows only here). */
   info: CloseInfo;

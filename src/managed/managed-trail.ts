@@ -21,6 +21,7 @@ export interface SupervisorRecord {
   attempt: number;
   /** `null` for the initial `idle` record. */
   from: SupervisorStateName | null;
+  /** The state entered. */
   to: SupervisorStateName;
   /** `api.*`, `xstate.done.actor.*`, `xstate.error.actor.*`, `xstate.after.*` or `xstate.init`. */
   event: string;
