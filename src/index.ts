@@ -50,6 +50,7 @@ export {
   createManagedConnectionWith,
   type ManagedConnection,
   type ManagedConnectionEvents,
+  type ManagedTransportLimits,
   type RetryEvent,
   type SupervisorActor,
   type UrlSource,

@@ -60,6 +60,16 @@ export interface AttemptConnectionOptions {
  */
 export type ConnectionFactory<O> = (url: string | URL, options: O & AttemptConnectionOptions) => Connection;
 
+/** What the transport behind a {@link ConnectionFactory} refuses beyond RFC 6455, checked by `close()`. */
+export interface ManagedTransportLimits {
+  /**
+   * Throws a ConnectionError for a Close code or reason this transport cannot send (the standard
+   * WebSocket sends only 1000 and 3000–4999), so `close()` rejects before anything is sent.
+   * @default none
+   */
+  checkClose?: (code: number, reason: string) => void;
+}
+
 /** What `'retry'` announces: a wait begins. */
 export interface RetryEvent {
   /** The number of the attempt the wait comes before. */
@@ -126,6 +136,7 @@ export class ManagedConnection<O = Record<string, unknown>> {
 
   readonly #options: ResolvedManagedOptions;
   readonly #factory: ConnectionFactory<O>;
+  readonly #checkClose: ManagedTransportLimits['checkClose'];
   readonly #url: UrlSource;
   readonly #queue: SendQueue | null;
   readonly #trail: ManagedTrailRecord[] | null;
@@ -148,12 +159,18 @@ export class ManagedConnection<O = Record<string, unknown>> {
   #resolveClosed!: (info: ManagedCloseInfo) => void;
 
   /** @internal Use {@link createManagedConnection} or {@link createManagedConnectionWith}. */
-  constructor(url: UrlSource, options: ResolvedManagedOptions, factory: ConnectionFactory<O>) {
+  constructor(
+    url: UrlSource,
+    options: ResolvedManagedOptions,
+    factory: ConnectionFactory<O>,
+    limits: ManagedTransportLimits = {},
+  ) {
     managedCounter += 1;
     this.id = `${PROCESS_PREFIX}-m${managedCounter.toString(36)}`;
     this.#url = url;
     this.#options = options;
     this.#factory = factory;
+    this.#checkClose = limits.checkClose;
     this.#queue = options.queue && new SendQueue(options.queue.maxMessages, options.queue.maxBytes);
     this.#trail = options.trail ? [] : null;
     this.#closed = new Promise((resolve) => {
@@ -341,6 +358,7 @@ export class ManagedConnection<O = Record<string, unknown>> {
   close(code = 1000, reason = ''): Promise<ManagedCloseInfo> {
     try {
       validateCloseStatus(code, reason);
+      this.#checkClose?.(code, reason);
     } catch (error) {
       return handled(Promise.reject(error));
     }
@@ -518,13 +536,15 @@ function inspector(
 /**
  * A `createManagedConnection` for another kind of connection: `factory` makes each attempt's
  * Connection (the web entry passes one for the standard WebSocket). Options are the factory's own
- * connection options plus the managed ones.
+ * connection options plus the managed ones. `limits.checkClose` lets `close()` refuse, before anything
+ * is sent, a Close code the transport cannot send.
  *
  * @example
  * const createManaged = createManagedConnectionWith((url, options) => createConnection(url, options));
  */
 export function createManagedConnectionWith<O extends object>(
   factory: ConnectionFactory<O>,
+  limits: ManagedTransportLimits = {},
 ): (url: UrlSource, options?: O & ManagedOwnOptions) => ManagedConnection<O> {
   return (url, options) => {
     const resolved = resolveManagedOptions(options);
@@ -537,6 +557,6 @@ export function createManagedConnectionWith<O extends object>(
         trail: false,
       } as unknown as O & AttemptConnectionOptions);
     }
-    return new ManagedConnection<O>(url, resolved, factory);
+    return new ManagedConnection<O>(url, resolved, factory, limits);
   };
 }

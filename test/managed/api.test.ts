@@ -8,9 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { InspectionEvent } from 'xstate';
+import { ConnectionError } from '../../machines/connection-error.js';
 import { jsonlAudit } from '../../src/audit/jsonl-audit.js';
-import { createManagedConnection } from '../../src/managed/managed-connection.js';
+import { createManagedConnection, wsClientFactory } from '../../src/managed/managed-connection.js';
 import type { ManagedConnection } from '../../src/managed/managed-core.js';
+import { createManagedConnectionWith } from '../../src/managed/managed-core.js';
 import { isSupervisorRecord } from '../../src/managed/managed-trail.js';
 import { verifyManagedTrail } from '../../src/managed/verify-supervisor-trail.js';
 import { refusedUrl } from '../../src/testing/index.js';
@@ -73,6 +75,20 @@ describe('bad input', () => {
     expect(feed.state).toBe('open');
     feed.send('still open');
     await waitFor(() => server?.messages[0]?.length === 1, 2000, 'the message');
+  });
+
+  it("close() refuses, before anything is sent, a code the transport's limits refuse", async () => {
+    server = await startScriptedServer();
+    const create = createManagedConnectionWith(wsClientFactory, {
+      checkClose: (code) => {
+        if (code !== 1000) throw new ConnectionError('ERR_INVALID_CLOSE_CODE', `${code} cannot be sent here`);
+      },
+    });
+    feed = create(server.url) as unknown as ManagedConnection;
+    await feed.open();
+    await expect(feed.close(4000)).rejects.toMatchObject({ code: 'ERR_INVALID_CLOSE_CODE' });
+    expect(feed.state).toBe('open');
+    expect((await feed.close(1000)).reason).toBe('closed');
   });
 
   it('on() refuses an unknown event or a listener that is not a function', () => {
