@@ -4,6 +4,8 @@
  * sent. The checks are createConnection's (src/core/options-core.ts, src/keepalive.ts); only the
  * option sets differ.
  */
+
+import type { InspectionEvent, Observer } from 'xstate';
 import { validateCloseStatus } from '../../machines/close-codes.js';
 import type { Timeouts } from '../../machines/types.js';
 import type { AuditRecord } from '../audit/audit.js';
@@ -52,7 +54,7 @@ export interface AdoptOptions {
    * XState inspection observer, passed to `createActor` (e.g. `@statelyai/inspect`'s `inspect`).
    * @default none
    */
-  inspect?: InspectOption;
+  inspect?: ((event: InspectionEvent) => void) | Observer<InspectionEvent>;
 }
 
 /** {@link AdoptOptions}, checked. */
@@ -83,8 +85,11 @@ export interface ShutdownProgress {
   total: number;
   /** Those that have ended so far: `clean + unclean + terminated`. */
   closed: number;
+  /** Ended with Close frames both ways, so far (see {@link ShutdownReport}). */
   clean: number;
+  /** Ended by the client or the network before the handshake completed, so far. */
   unclean: number;
+  /** Cut at a deadline, so far. */
   terminated: number;
   /** `total − closed`. */
   pending: number;
