@@ -27,6 +27,9 @@ export const ERROR_CODES = [
   'ERR_KEEPALIVE_TIMEOUT',
   // A managed connection's send queue is full (nothing is dropped silently).
   'ERR_QUEUE_FULL',
+  // A managed connection stopped retrying: maxAttempts failed attempts in a row, or a final answer.
+  'ERR_GAVE_UP',
+  'ERR_FINAL_CLOSE',
 ] as const;
 
 export type ConnectionErrorCode = (typeof ERROR_CODES)[number];
@@ -36,6 +39,8 @@ export interface ConnectionErrorOptions {
   status?: number;
   /** The Close code we sent when we failed the connection (ERR_PROTOCOL only). */
   closeCode?: number;
+  /** How long the server asked us to wait (HTTP 429/503 `Retry-After`), in ms. */
+  retryAfterMs?: number;
   /** The lower-level error, when there is one. Its message carries no URL credentials. */
   cause?: unknown;
 }
@@ -47,11 +52,14 @@ export class ConnectionError extends Error {
   declare readonly status?: number;
   /** The Close code we sent when failing the connection (RFC 6455 §7.1.7), e.g. 1002. */
   declare readonly closeCode?: number;
+  /** The wait a refusing server asked for (`Retry-After` of an HTTP 429 or 503), in ms. */
+  declare readonly retryAfterMs?: number;
 
   constructor(code: ConnectionErrorCode, message: string, options: ConnectionErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     if (options.status !== undefined) this.status = options.status;
     if (options.closeCode !== undefined) this.closeCode = options.closeCode;
+    if (options.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
   }
 }

@@ -139,10 +139,10 @@ function outcomeError(reason: ManagedCloseReason, info: CloseInfo, attempts: num
   // A clean Close, so no ConnectionError of its own: one that says why the managed connection ended.
   return reason === 'gave-up'
     ? new ConnectionError(
-        'ERR_CONNECT_FAILED',
+        'ERR_GAVE_UP',
         `gave up after ${attempts} attempts in a row (maxAttempts); the last ended with ${info.code}`,
       )
-    : new ConnectionError('ERR_SOCKET', `the peer closed with ${info.code}, which is not retried`);
+    : new ConnectionError('ERR_FINAL_CLOSE', `the peer closed with ${info.code}, which is not retried`);
 }
 
 function closeDetail(detail: SupervisorDetail, info: CloseInfo): void {

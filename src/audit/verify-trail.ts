@@ -13,6 +13,8 @@ import {
   type StateName,
   type TransitionDetail,
 } from '../../machines/types.js';
+import { isSupervisorRecord } from '../managed/managed-trail.js';
+import { verifyManagedTrail } from '../managed/verify-supervisor-trail.js';
 import type { AuditRecord } from './audit.js';
 import { AUDIT_SCHEMA_VERSION, canonicalJson, hashRecord, type JsonlAuditRecord } from './audit-chain.js';
 
@@ -106,6 +108,13 @@ const encoder = new TextEncoder();
  * verifyTrail(records, { requireChain: true, complete: true });
  */
 export function verifyTrail(records: Iterable<unknown>, options: VerifyTrailOptions = {}): TrailVerification {
+  const list = Array.isArray(records) ? records : [...records];
+  // A managed connection's trail: the supervisor's records and each attempt's, each replayed through
+  // its own machine (src/managed/verify-supervisor-trail.ts).
+  if (list.some(isSupervisorRecord)) {
+    const { connections: _connections, ...result } = verifyManagedTrail(list, options);
+    return result;
+  }
   let snapshot: Snapshot | null = null;
   let queued: StateChangeEmitted[] = [];
   let previous: Checked | null = null;
@@ -119,7 +128,7 @@ export function verifyTrail(records: Iterable<unknown>, options: VerifyTrailOpti
     return { ok: false, checked: seq, error };
   };
 
-  for (const raw of records) {
+  for (const raw of list) {
     const record = parseRecord(raw);
     if (typeof record === 'string') return failed(record);
     if (previous === null) {

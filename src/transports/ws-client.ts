@@ -24,6 +24,7 @@ import type { Socket } from 'node:net';
 import WebSocket, { type ClientOptions } from 'ws';
 import { ConnectionError } from '../../machines/connection-error.js';
 import type { CloseCommand, Timeouts } from '../../machines/types.js';
+import { parseRetryAfter } from '../managed/retry-after.js';
 import { redactMessage } from '../redact.js';
 import type { SendData, Transport, TransportSink } from './transport.js';
 
@@ -222,12 +223,17 @@ function onUpgrade(this: WebSocket, response: IncomingMessage): void {
 function onUnexpectedResponse(this: WebSocket, _request: unknown, response: IncomingMessage): void {
   const transport = transportOf(this);
   const status = response.statusCode ?? 0;
+  // RFC 9110 §10.2.3: how long a refusing server (429, 503) asks us to wait; a managed connection honours it.
+  const retryAfterMs =
+    status === 429 || status === 503
+      ? parseRetryAfter(response.headers['retry-after'], Date.now())
+      : undefined;
   transport.sink.event({
     type: 'ws.handshake-failed',
     error: new ConnectionError(
       'ERR_CONNECT_FAILED',
       `could not connect to ${transport.safeUrl}: the server answered the upgrade with HTTP ${status}`,
-      { status },
+      retryAfterMs === undefined ? { status } : { status, retryAfterMs },
     ),
   });
   // The machine is closed by now; this aborts the request ws still holds.

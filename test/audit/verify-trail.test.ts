@@ -315,3 +315,24 @@ describe('keepalive in a trail', () => {
     }
   }, 5000);
 });
+
+describe('a managed connection’s trail', () => {
+  it('replays through verifyTrail itself: the supervisor’s records and every attempt’s', async () => {
+    const { startPeer } = await import('../../src/testing/index.js');
+    const { createManagedConnection, verifyTrail: verify } = await import('../../src/index.js');
+    const peer = await startPeer({ mode: 'echo' });
+    try {
+      const feed = createManagedConnection(peer.url, { keepalive: false });
+      await feed.open();
+      await feed.close();
+      const records = feed.trail;
+      expect(records.some((r) => (r as { machine?: string }).machine === 'supervisor')).toBe(true);
+      expect(verify(records, { complete: true }).ok).toBe(true);
+      // An edited supervisor record fails it.
+      const edited = records.map((r, i) => (i === 1 ? { ...r, to: 'waiting' } : r));
+      expect(verify(edited, { complete: true }).ok).toBe(false);
+    } finally {
+      await peer.close();
+    }
+  }, 5000);
+});
