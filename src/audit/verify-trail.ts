@@ -312,6 +312,8 @@ function eventOf(record: Checked): ConnectionEvent | string {
     }
     case 'ws.open':
       return { type: 'ws.open', protocol: detail.protocol ?? '' };
+    case 'api.adopt':
+      return { type: 'api.adopt', protocol: detail.protocol ?? '' };
     case 'ws.handshake-failed': {
       const options = detail.status === undefined ? {} : { status: detail.status };
       return { type: record.event, error: new ConnectionError('ERR_CONNECT_FAILED', 'replayed', options) };

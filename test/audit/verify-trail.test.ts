@@ -336,3 +336,25 @@ describe('a managed connection’s trail', () => {
     }
   }, 5000);
 });
+
+describe('an adopted connection’s trail', () => {
+  it('replays from idle → open on api.adopt', async () => {
+    const { WebSocketServer, WebSocket } = await import('ws');
+    const { adopt, verifyTrail: verify } = await import('../../src/index.js');
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    await new Promise((resolve) => wss.once('listening', resolve));
+    const adopted = new Promise<import('../../src/index.js').Connection>((resolve) =>
+      wss.once('connection', (ws) => resolve(adopt(ws, { keepalive: false }))),
+    );
+    const client = new WebSocket(`ws://127.0.0.1:${(wss.address() as { port: number }).port}`);
+    try {
+      const conn = await adopted;
+      await conn.close(1000, 'done');
+      expect(conn.trail.map((r) => r.event).slice(0, 2)).toEqual(['xstate.init', 'api.adopt']);
+      expect(verify(conn.trail, { complete: true })).toEqual({ ok: true, checked: conn.trail.length });
+    } finally {
+      client.terminate();
+      await new Promise((resolve) => wss.close(resolve));
+    }
+  }, 5000);
+});
