@@ -26,7 +26,16 @@
 import { type AnyStateMachine, type EventObject, initialTransition, transition } from 'xstate';
 import { ConnectionError } from './connection-error.js';
 import { connectionMachine } from './connection-machine.js';
-import type { ConnectionEvent, ConnectionInput, Keepalive, Timeouts } from './types.js';
+import { supervisorMachine } from './supervisor-machine.js';
+import { ATTEMPT_ID, type Backoff, type SupervisorEvent, type SupervisorInput } from './supervisor-types.js';
+import {
+  type CloseInfo,
+  type ConnectionEvent,
+  type ConnectionInput,
+  DEFAULT_TIMEOUTS,
+  type Keepalive,
+  type Timeouts,
+} from './types.js';
 
 /**
  * The options the bounds depend on, shaped like `createConnection`'s (other fields are ignored, so a
@@ -124,6 +133,127 @@ export function deadPeerBounds(options?: BoundsOptions): BoundTable {
     allow: (type) => !type.startsWith('api.') && !PEER_BYTES.has(type),
     skipInitial: true,
   });
+}
+
+/** The options a managed connection's close bound depends on, shaped like `createManagedConnection`'s. */
+export interface ManagedBoundsOptions extends BoundsOptions {
+  /**
+   * Reconnection, or `false`. It cannot lengthen a close (nothing reconnects after close()), but the
+   * walk goes through the states it allows. `shouldReconnect` may be present; it is not called.
+   * @default { initialDelay: 1000, maxDelay: 30000, factor: 2, maxAttempts: Infinity, minUptime: 5000 }
+   */
+  reconnect?: (Partial<Backoff> & { shouldReconnect?: unknown }) | false;
+}
+
+/**
+ * The longest time, in ms, from a managed connection's `close()` to its `closed`, from any state of
+ * the supervisor machine. Only an attempt that is running makes it wait, under its own deadlines: for
+ * the defaults, write + read (10 000 ms), as for one connection.
+ * @throws {ConnectionError} ERR_INVALID_OPTIONS for options `createManagedConnection` would refuse.
+ */
+export function worstCaseManagedCloseMs(options?: ManagedBoundsOptions): number {
+  return managedCloseBounds(options).maxMs;
+}
+
+/**
+ * {@link worstCaseManagedCloseMs} per supervisor state. The supervisor is walked like the connection
+ * machine; its `attempt` child, once told to close (`api.close`, or the 1011 / reconnect closes the
+ * supervisor sends itself), is a deadline of {@link worstCaseCloseMs} for the attempt's options, so a
+ * state's bound assumes the attempt may be anywhere in its own worst close (an upper bound for the
+ * states before the attempt is open; reached from `open`).
+ * @throws {ConnectionError} ERR_INVALID_OPTIONS for options `createManagedConnection` would refuse.
+ */
+export function managedCloseBounds(options?: ManagedBoundsOptions): BoundTable {
+  const input = inputOf(options);
+  const supervisorInput: SupervisorInput = {
+    reconnect: reconnectOf(isObject(options) ? options.reconnect : undefined),
+    // The onOpen hook runs under the connect deadline (createManagedConnection).
+    onOpenTimeout: input.timeouts?.connect ?? DEFAULT_TIMEOUTS.connect,
+    random: () => 1,
+  };
+  const attempt = closeBounds(options).maxMs;
+  const ended: CloseInfo = { code: 1000, reason: '', wasClean: true, initiator: 'local' };
+  const done: SupervisorEvent = { type: 'xstate.done.actor.attempt', output: ended };
+  return machineBounds(supervisorMachine, {
+    input: supervisorInput,
+    events: supervisorEvents(),
+    start: 'api.close',
+    children: {
+      [ATTEMPT_ID]: { closeMs: attempt, done },
+    },
+    // The counts of attempts grow without end; no bound depends on them.
+    key: (snapshot) => {
+      const {
+        attempt: _a,
+        streak: _s,
+        retries: _r,
+        ...context
+      } = snapshot.context as Record<string, unknown>;
+      return { value: snapshot.value, context };
+    },
+  });
+}
+
+/** Samples of the supervisor's events: two of each kind whose payload its guards read (open or not; retried or final). */
+function supervisorEvents(): EventObject[] {
+  const dropped: CloseInfo = {
+    code: 1006,
+    reason: '',
+    wasClean: false,
+    initiator: 'remote',
+    error: new ConnectionError('ERR_SOCKET', 'bound walk'),
+  };
+  const refused: CloseInfo = { code: 1008, reason: '', wasClean: true, initiator: 'remote' };
+  const events: SupervisorEvent[] = [
+    { type: 'api.open' },
+    { type: 'api.close', code: 1000, reason: '' },
+    { type: 'api.reconnect' },
+    { type: 'xstate.snapshot.attempt', snapshot: { value: { open: 'quiet' } } },
+    { type: 'xstate.snapshot.attempt', snapshot: { value: 'connecting' } },
+    { type: 'xstate.done.actor.attempt', output: dropped },
+    { type: 'xstate.done.actor.attempt', output: refused },
+    { type: 'xstate.error.actor.attempt', error: new Error('bound walk') },
+    { type: 'xstate.done.actor.onOpen', output: undefined },
+    { type: 'xstate.error.actor.onOpen', error: new Error('bound walk') },
+  ];
+  return events;
+}
+
+const BACKOFF_KEYS: ReadonlySet<string> = new Set([
+  'initialDelay',
+  'maxDelay',
+  'factor',
+  'maxAttempts',
+  'minUptime',
+  'shouldReconnect',
+]);
+
+/** The `reconnect` option checked as createManagedConnection checks it (docs of ReconnectOptions). */
+function reconnectOf(value: unknown): Partial<Backoff> | false | undefined {
+  if (value === undefined || value === false) return value;
+  if (!isObject(value)) throw invalid(`reconnect must be an object or false, got ${kind(value)}`);
+  const backoff: Partial<Backoff> = {};
+  for (const [key, field] of Object.entries(value)) {
+    if (!BACKOFF_KEYS.has(key)) {
+      throw invalid(`unknown reconnect option ${JSON.stringify(key)} (${[...BACKOFF_KEYS].join(', ')})`);
+    }
+    if (field === undefined || key === 'shouldReconnect') continue;
+    const shown = typeof field === 'number' ? String(field) : kind(field);
+    const n = field as number;
+    if (key === 'factor') {
+      if (typeof field !== 'number' || !Number.isFinite(n) || n < 1) {
+        throw invalid(`reconnect.factor must be a finite number ≥ 1, got ${shown}`);
+      }
+    } else if (key === 'maxAttempts') {
+      if (typeof field !== 'number' || !(n === Number.POSITIVE_INFINITY || (Number.isInteger(n) && n >= 1))) {
+        throw invalid(`reconnect.maxAttempts must be an integer ≥ 1 or Infinity, got ${shown}`);
+      }
+    } else if (typeof field !== 'number' || !Number.isInteger(n) || n < 0 || n > MAX_MS) {
+      throw invalid(`reconnect.${key} must be an integer number of ms from 0 to ${MAX_MS}, got ${shown}`);
+    }
+    backoff[key as keyof Backoff] = n;
+  }
+  return backoff;
 }
 
 /** Events that exist only because the peer sent bytes (RFC 6455 §4.1 the 101; §5.5.1 a Close; any frame). */
@@ -237,6 +367,19 @@ export interface WalkOptions {
   start?: string;
   /** Leave the initial state out of `maxMs` (it still has its row). @default false */
   skipInitial?: boolean;
+  /**
+   * Children the machine tells to close (`sendTo(id, { type: 'api.close' })`), each with the longest
+   * its close can take and the event its end brings: the close arms that as a deadline (a second close
+   * to a child already closing does not re-arm it); stopping the child (`stopChild`) cancels it.
+   * @default none
+   */
+  children?: Readonly<Record<string, { closeMs: number; done: EventObject }>>;
+  /**
+   * What of a snapshot tells steps apart: by default its value and whole context. A machine whose
+   * context counts without end (attempts) must leave the counts out, or the walk never ends.
+   * @default the value and the context
+   */
+  key?: (snapshot: Snapshot) => unknown;
 }
 
 /**
@@ -245,7 +388,7 @@ export interface WalkOptions {
  * deadlines re-armed, more than 10 000 steps, an event with no sample).
  */
 export function machineBounds(machine: AnyStateMachine, options: WalkOptions): BoundTable {
-  const walk = new BoundWalk(machine, options.input, options.events, options.allow ?? (() => true));
+  const walk = new BoundWalk(machine, options);
   const initial = walk.initialState;
   return walk.table(options.start, (state) => !(options.skipInitial && state === initial));
 }
@@ -284,24 +427,25 @@ class BoundWalk {
   readonly #allowed: readonly EventObject[];
   readonly #best = new Map<string, Best>();
   readonly #onPath = new Set<string>();
+  readonly #children: NonNullable<WalkOptions['children']>;
+  readonly #key: NonNullable<WalkOptions['key']>;
 
-  constructor(
-    machine: AnyStateMachine,
-    input: unknown,
-    events: readonly EventObject[],
-    allow: (type: string) => boolean,
-  ) {
+  constructor(machine: AnyStateMachine, options: WalkOptions) {
     this.#machine = machine;
+    const { events } = options;
     const alphabet = new Set(events.map((e) => e.type));
     for (const type of machine.events) {
-      if (!type.startsWith('xstate.') && !alphabet.has(type)) {
+      if (!type.startsWith('xstate.after.') && !alphabet.has(type)) {
         throw new Error(`bounds: the machine takes ${type}, which the walk has no event for`);
       }
     }
+    const allow = options.allow ?? (() => true);
     this.#events = events;
     this.#allowed = events.filter((e) => allow(e.type));
-    const [snapshot, actions] = initialTransition(machine, input);
-    this.initial = this.#stepOf(snapshot, armed([], actions));
+    this.#children = options.children ?? {};
+    this.#key = options.key ?? ((snapshot) => ({ value: snapshot.value, context: snapshot.context }));
+    const [snapshot, actions] = initialTransition(machine, options.input);
+    this.initial = this.#stepOf(snapshot, this.#armed([], actions));
     this.initialState = stateOf(snapshot);
   }
 
@@ -311,7 +455,7 @@ class BoundWalk {
    * the states `counted` accepts.
    */
   table(startType: string | undefined, counted: (state: string) => boolean): BoundTable {
-    const start = startType === undefined ? undefined : this.#events.find((e) => e.type === startType);
+    const start = this.#events.find((e) => e.type === startType);
     if (startType !== undefined && !start) throw new Error(`bounds: no event ${startType}`);
     const byState = new Map<string, StateBound>();
     for (const step of this.#reachable()) {
@@ -411,42 +555,60 @@ class BoundWalk {
     );
   }
 
-  /** `event` arrives after `elapsed` ms; `undefined` if the machine ignores it. */
+  /** `event` arrives after `elapsed` ms; `undefined` if the machine ignores it or it cannot come. */
   #advance(step: Step, event: EventObject, elapsed: number): Step | undefined {
+    // A child's events come only while that child exists.
+    const child = CHILD_EVENT.exec(event.type)?.[1];
+    if (child !== undefined && !(child in step.snapshot.children)) return undefined;
     const [snapshot, actions] = transition(this.#machine, step.snapshot, event);
     if (snapshot === step.snapshot && actions.length === 0) return undefined;
     if (snapshot.status === 'error') throw new Error(`bounds: ${event.type} makes the machine fail`);
     const running = step.timers.map((t) => ({ ...t, left: t.left - elapsed }));
-    return this.#stepOf(snapshot, armed(running, actions));
+    return this.#stepOf(snapshot, this.#armed(running, actions));
   }
 
   #stepOf(snapshot: Snapshot, timers: readonly Timer[]): Step {
     const deadlines = [...timers].sort((a, b) => a.id.localeCompare(b.id)).map((t) => `${t.id}@${t.left}`);
-    const facts = JSON.stringify({ value: snapshot.value, context: snapshot.context }, errorsByCode);
+    const facts = JSON.stringify(this.#key(snapshot), errorsByCode);
     return { snapshot, timers, key: `${facts}|${deadlines.join(',')}` };
+  }
+
+  /**
+   * The timers once `actions` ran: `xstate.cancel` ends one, a delayed `xstate.raise` arms one; a
+   * close sent to a known child arms its end, stopping that child cancels it.
+   */
+  #armed(timers: readonly Timer[], actions: ReadonlyArray<{ type: string; params?: unknown }>): Timer[] {
+    let result = [...timers];
+    const arm = (timer: Timer) => {
+      result = [...result.filter((t) => t.id !== timer.id), timer];
+    };
+    for (const action of actions) {
+      const params = (action.params ?? {}) as ActionParams;
+      if (action.type === 'xstate.cancel') result = result.filter((t) => t.id !== params.sendId);
+      if (action.type === 'xstate.raise' && typeof params.delay === 'number' && params.event) {
+        arm({ id: params.id ?? params.event.type, event: params.event, left: params.delay });
+      }
+      const child = this.#children[params.targetId ?? params.id ?? ''];
+      const id = `child:${params.targetId ?? params.id}`;
+      if (child && action.type === 'xstate.sendTo' && params.event?.type === 'api.close') {
+        if (!result.some((t) => t.id === id)) arm({ id, event: child.done, left: child.closeMs });
+      }
+      if (child && action.type === 'xstate.stopChild') result = result.filter((t) => t.id !== id);
+    }
+    return result;
   }
 }
 
-/** The timers once `actions` ran: `xstate.cancel` ends one, a delayed `xstate.raise` arms one. */
-function armed(
-  timers: readonly Timer[],
-  actions: ReadonlyArray<{ type: string; params?: unknown }>,
-): Timer[] {
-  let result = [...timers];
-  for (const action of actions) {
-    const params = (action.params ?? {}) as {
-      sendId?: string;
-      id?: string;
-      delay?: unknown;
-      event?: EventObject;
-    };
-    if (action.type === 'xstate.cancel') result = result.filter((t) => t.id !== params.sendId);
-    if (action.type === 'xstate.raise' && typeof params.delay === 'number' && params.event) {
-      const id = params.id ?? params.event.type;
-      result = [...result.filter((t) => t.id !== id), { id, event: params.event, left: params.delay }];
-    }
-  }
-  return result;
+/** `xstate.done.actor.<id>`, `xstate.error.actor.<id>`, `xstate.snapshot.<id>`: events from child `id`. */
+const CHILD_EVENT = /^xstate\.(?:(?:done|error)\.actor|snapshot)\.(.+)$/;
+
+/** The params of the actions the walk reads. */
+interface ActionParams {
+  sendId?: string;
+  id?: string;
+  targetId?: string;
+  delay?: unknown;
+  event?: EventObject;
 }
 
 function earliest(timers: readonly Timer[]): number {

@@ -6,9 +6,12 @@ export {
   type BoundTable,
   closeBounds,
   deadPeerBounds,
+  type ManagedBoundsOptions,
+  managedCloseBounds,
   type StateBound,
   type WitnessStep,
   worstCaseCloseMs,
+  worstCaseManagedCloseMs,
 } from './bounds.js';
 export {
   ABNORMAL_CLOSURE,

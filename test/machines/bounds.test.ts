@@ -13,6 +13,7 @@ import {
   type AnyStateMachine,
   createActor,
   createMachine,
+  fromPromise,
   initialTransition,
   SimulatedClock,
   transition,
@@ -23,11 +24,15 @@ import {
   closeBounds,
   deadPeerBounds,
   machineBounds,
+  managedCloseBounds,
   type StateBound,
   worstCaseCloseMs,
+  worstCaseManagedCloseMs,
 } from '../../machines/bounds.js';
 import { ConnectionError } from '../../machines/connection-error.js';
 import { connectionMachine } from '../../machines/connection-machine.js';
+import { supervisorMachine } from '../../machines/supervisor-machine.js';
+import type { SupervisorEvent } from '../../machines/supervisor-types.js';
 import type { ConnectionEvent, ConnectionInput, Keepalive, Timeouts } from '../../machines/types.js';
 import { stateNodes } from './edges.js';
 
@@ -506,5 +511,214 @@ describe('options are checked as createConnection checks them: ERR_INVALID_OPTIO
   it('accepts the limits themselves and an explicit undefined', () => {
     expect(worstCaseCloseMs({ timeouts: { write: 1, read: 2 ** 31 - 1 } })).toBe(2 ** 31);
     expect(worstCaseCloseMs({ timeouts: { write: undefined }, keepalive: undefined })).toBe(10_000);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+// The managed connection (machines/supervisor-machine.ts): close() from any supervisor state.
+
+const dropped = {
+  code: 1006,
+  reason: '',
+  wasClean: false,
+  initiator: 'remote' as const,
+  error: new ConnectionError('ERR_SOCKET', 'test'),
+};
+const SUPERVISOR_EVENTS: Record<string, SupervisorEvent> = {
+  'api.open': { type: 'api.open' },
+  'api.close': { type: 'api.close', code: 1000, reason: 'bye' },
+  'api.reconnect': { type: 'api.reconnect' },
+  'attempt open': { type: 'xstate.snapshot.attempt', snapshot: { value: { open: 'keepalive-off' } } },
+  'attempt done': { type: 'xstate.done.actor.attempt', output: dropped },
+  'attempt failed': { type: 'xstate.error.actor.attempt', error: new Error('test') },
+  'onOpen done': { type: 'xstate.done.actor.onOpen', output: undefined },
+  'onOpen failed': { type: 'xstate.error.actor.onOpen', error: new Error('test') },
+};
+
+/** How to get to each supervisor state from idle (docs/managed.md's states). */
+const SUPERVISOR_ROUTES: Record<string, string[]> = {
+  idle: [],
+  'connecting.handshake': ['api.open'],
+  'connecting.preparing': ['api.open', 'attempt open'],
+  'connecting.failing': ['api.open', 'attempt open', 'onOpen failed'],
+  'connecting.releasing': ['api.open', 'api.reconnect'],
+  'open.unstable': ['api.open', 'attempt open', 'onOpen done'],
+  'open.stable': [
+    'api.open',
+    'attempt open',
+    'onOpen done',
+    'xstate.after.minUptime.supervisor.open.unstable',
+  ],
+  waiting: ['api.open', 'attempt done'],
+  closing: ['api.open', 'api.close'],
+  closed: ['api.close'],
+};
+
+function supervisorIn(state: string) {
+  let [snapshot] = initialTransition(supervisorMachine, {});
+  for (const step of SUPERVISOR_ROUTES[state] ?? []) {
+    const event = SUPERVISOR_EVENTS[step] ?? ({ type: step } as unknown as SupervisorEvent);
+    [snapshot] = transition(supervisorMachine, snapshot, event);
+  }
+  expect(label(snapshot.value)).toBe(state);
+  return snapshot;
+}
+
+describe('worstCaseManagedCloseMs: close() of a managed connection, from any supervisor state', () => {
+  it('is the attempt’s own close bound, write + read: 10 000 ms for the defaults', () => {
+    expect(worstCaseManagedCloseMs()).toBe(10_000);
+  });
+
+  it('per state: nothing to wait for while idle or waiting; otherwise the attempt closes under its deadlines', () => {
+    const table = managedCloseBounds();
+    expect(table.states.map((s) => [s.state, s.ms])).toEqual([
+      ['idle', 0],
+      ['connecting.handshake', 10_000],
+      ['connecting.preparing', 10_000],
+      ['connecting.failing', 10_000],
+      ['connecting.releasing', 10_000],
+      ['open.unstable', 10_000],
+      ['open.stable', 10_000],
+      ['waiting', 0],
+      ['closing', 10_000],
+      ['closed', 0],
+    ]);
+    // The supervisor adds no wait of its own: only the attempt's end moves closing on.
+    expect(bound(table, 'open.stable').witness).toEqual([
+      { event: 'api.close', atMs: 0, raced: false },
+      { event: 'xstate.done.actor.attempt', atMs: 10_000, raced: false },
+    ]);
+  });
+
+  it('for any deadlines and backoff: write + read; reconnect off drops the waiting state', () => {
+    fc.assert(
+      fc.property(
+        options,
+        fc.option(
+          fc.record({
+            initialDelay: fc.nat(5000),
+            minUptime: fc.nat(5000),
+            maxAttempts: fc.integer({ min: 1, max: 5 }),
+          }),
+          { nil: false as const },
+        ),
+        (o, reconnect) => {
+          const table = managedCloseBounds({ ...optionsOf(o, true), reconnect });
+          expect(table.maxMs).toBe(o.write + o.read);
+          expect(table.states.some((s) => s.state === 'waiting')).toBe(reconnect !== false);
+        },
+      ),
+      { numRuns: 8 },
+    );
+  });
+
+  it('by traversal: after close() every path goes through closing alone, whose only way out is the attempt’s end', () => {
+    const events = [
+      ...Object.values(SUPERVISOR_EVENTS),
+      ...stateNodes(supervisorMachine).flatMap((node) =>
+        node.after.map((t) => ({ type: t.eventType }) as unknown as SupervisorEvent),
+      ),
+    ];
+    const attemptBound = worstCaseCloseMs();
+    const table = managedCloseBounds();
+    for (const state of table.states) {
+      const [after] = transition(
+        supervisorMachine,
+        supervisorIn(state.state),
+        SUPERVISOR_EVENTS['api.close'] as SupervisorEvent,
+      );
+      if (after.status === 'done') {
+        expect(state.ms, state.state).toBe(0);
+        continue;
+      }
+      const paths = getSimplePaths(supervisorMachine, {
+        fromState: after,
+        events,
+        serializeState: (s) => label(s.value),
+        toState: (s) => s.status === 'done',
+      }).filter((p) => p.state.status === 'done');
+      expect(paths.length, state.state).toBeGreaterThan(0);
+      for (const path of paths) {
+        const states = [label(after.value), ...path.steps.map((step) => label(step.state.value))];
+        expect(new Set(states), state.state).toEqual(new Set(['closing', 'closed']));
+        // The attempt got close() (or was closing already): it ends within its own bound.
+        const last = path.steps.at(-1);
+        expect(last?.event.type).toMatch(/^xstate\.(done|error)\.actor\.attempt$/);
+      }
+      expect(state.ms, state.state).toBe(attemptBound);
+    }
+  });
+
+  it('run: the supervisor with a pure connection as its attempt ends at the attempt’s worst close', async () => {
+    const clock = new SimulatedClock();
+    const machine = supervisorMachine.provide({ actors: { onOpen: fromPromise(async () => {}) } });
+    const actor = createActor(machine, { clock, input: {} });
+    let closedAt: number | null = null;
+    actor.subscribe({ complete: () => (closedAt = clock.now()) });
+    actor.start();
+    actor.send({ type: 'api.open' });
+    const attempt = () =>
+      actor.getSnapshot().children.attempt as unknown as { send(e: ConnectionEvent): void };
+    attempt().send({ type: 'ws.open', protocol: '' });
+    await new Promise((resolve) => setTimeout(resolve, 0)); // the onOpen promise settles
+    expect(label(actor.getSnapshot().value)).toBe('open.unstable');
+    const t0 = clock.now();
+    actor.send({ type: 'api.close', code: 1000, reason: '' });
+    expect(label(actor.getSnapshot().value)).toBe('closing');
+    // The attempt's worst close (it runs with the default deadlines here): Close written 1 ms before
+    // the write deadline, then the whole read deadline.
+    clock.increment(DEFAULTS.write - 1);
+    attempt().send({ type: 'ws.flushed' });
+    clock.increment(DEFAULTS.read - 1);
+    expect(actor.getSnapshot().status).toBe('active');
+    clock.increment(1);
+    expect(actor.getSnapshot().status).toBe('done');
+    expect(closedAt === null ? null : (closedAt as number) - t0).toBe(worstCaseManagedCloseMs() - 1);
+    expect(actor.getSnapshot().output).toMatchObject({ reason: 'closed', attempts: 1 });
+  });
+
+  it.each([
+    ['reconnect not an object', { reconnect: 5 }, /reconnect must be an object or false, got number/],
+    ['an unknown reconnect option', { reconnect: { retries: 3 } }, /unknown reconnect option "retries"/],
+    [
+      'a factor below 1',
+      { reconnect: { factor: 0.5 } },
+      /reconnect\.factor must be a finite number ≥ 1, got 0\.5/,
+    ],
+    ['an infinite factor', { reconnect: { factor: Number.POSITIVE_INFINITY } }, /reconnect\.factor/],
+    [
+      'maxAttempts 0',
+      { reconnect: { maxAttempts: 0 } },
+      /reconnect\.maxAttempts must be an integer ≥ 1 or Infinity, got 0/,
+    ],
+    ['maxAttempts 1.5', { reconnect: { maxAttempts: 1.5 } }, /got 1\.5/],
+    [
+      'a negative delay',
+      { reconnect: { initialDelay: -1 } },
+      /reconnect\.initialDelay must be an integer number of ms from 0 to 2147483647, got -1/,
+    ],
+    ['a string delay', { reconnect: { minUptime: '5' } }, /reconnect\.minUptime .* got string/],
+    ['bad timeouts', { timeouts: { read: 0 } }, /timeouts\.read/],
+  ])('refuses %s: ERR_INVALID_OPTIONS', (_, value, message) => {
+    const call = () => worstCaseManagedCloseMs(value as never);
+    expect(call).toThrow(message);
+    expect(call).toThrow(ConnectionError);
+  });
+
+  it('accepts reconnect false, Infinity attempts, zero delays and a shouldReconnect it never calls', () => {
+    let called = false;
+    const shouldReconnect = () => {
+      called = true;
+      return true;
+    };
+    const reconnect = {
+      maxAttempts: Number.POSITIVE_INFINITY,
+      initialDelay: 0,
+      minUptime: 0,
+      shouldReconnect,
+    };
+    expect(worstCaseManagedCloseMs({ reconnect })).toBe(10_000);
+    expect(worstCaseManagedCloseMs({ reconnect: false, timeouts: { write: 1, read: 1 } })).toBe(2);
+    expect(called).toBe(false);
   });
 });

@@ -32,9 +32,8 @@ import { verifyTrail } from '../../src/audit/verify-trail.js';
 import { closeReason, sendableCode } from '../audit/arbitraries.js';
 
 /**
- * `PROPERTIES_STRICT=adopt-trail,second-close npx vitest run test/machines/properties.test.ts` checks
- * those known defects too (VERIFY_TRAIL_DEFECTS, the machine's below): the way to find a seed for
- * them, and to see them fixed.
+ * `PROPERTIES_STRICT=second-close npx vitest run test/machines/properties.test.ts` checks that
+ * known defect of the machine too (see below): the way to find a seed for it, and to see it fixed.
  */
 const STRICT = new Set((process.env.PROPERTIES_STRICT ?? '').split(','));
 
@@ -293,28 +292,6 @@ function boundsOf(input: ConnectionInput) {
   return bounds;
 }
 
-/**
- * Trails that verifyTrail (src/audit/verify-trail.ts, not this suite's) cannot replay yet, found by
- * this property. The property skips them; each has a test below that fails once verifyTrail is fixed:
- * then delete the entry (its seed stays in REGRESSIONS).
- */
-const VERIFY_TRAIL_DEFECTS: ReadonlyArray<{
-  name: string;
-  what: string;
-  matches: (trail: AuditRecord[]) => boolean;
-  example: ConnectionInput & { steps: Step[] };
-}> = [
-  {
-    name: 'adopt-trail',
-    what: 'an adopted (server-side) connection: "unknown event \\"api.adopt\\"" at its idle → open record',
-    matches: (trail) => trail.some((r) => r.event === 'api.adopt'),
-    example: {
-      keepalive: null,
-      steps: [{ send: { type: 'api.adopt', protocol: 'chat' } }, { send: { type: 'api.terminate' } }],
-    },
-  },
-];
-
 interface Checked {
   /** The run reached closed. */
   done: boolean;
@@ -388,9 +365,7 @@ function check(
 
   const trail = trailOf(run);
   const done = run.actor.getSnapshot().status === 'done';
-  if (!VERIFY_TRAIL_DEFECTS.some((defect) => !strict.has(defect.name) && defect.matches(trail))) {
-    expect(verifyTrail(trail, { complete: done })).toEqual({ ok: true, checked: trail.length });
-  }
+  expect(verifyTrail(trail, { complete: done })).toEqual({ ok: true, checked: trail.length });
   if (done) {
     const expected = rfcOutcome(run.sent, trail);
     const output = run.actor.getSnapshot().output as CloseInfo;
@@ -422,8 +397,7 @@ const REGRESSIONS: ReadonlyArray<{ seed: number; path: string; found: string; de
   {
     seed: -864440683,
     path: '2:0:1:0:0:0',
-    found: 'api.adopt alone: verifyTrail refuses the adopted trail',
-    defect: 'adopt-trail',
+    found: 'api.adopt alone: verifyTrail refused the adopted trail (fixed in 7fa6b69)',
   },
   {
     seed: -888518750,
@@ -443,21 +417,6 @@ describe('the connection machine under random events (fast-check, SimulatedClock
     'regression, defect still open (fails once fixed): $found',
     ({ seed, path, defect }) => {
       fc.assert(propertyWith(new Set([defect as string])), { seed, path, endOnFailure: true });
-    },
-  );
-
-  it.fails.each(VERIFY_TRAIL_DEFECTS)(
-    'KNOWN DEFECT in verifyTrail, fails once fixed: $what',
-    ({ example }) => {
-      const { steps: exampleSteps, ...input } = example;
-      const run = startRun(input);
-      for (const step of exampleSteps) {
-        if ('send' in step) run.send(step.send);
-        else run.clock.advance(step.tick);
-      }
-      expect(run.actor.getSnapshot().status).toBe('done');
-      const trail = trailOf(run);
-      expect(verifyTrail(trail, { complete: true })).toEqual({ ok: true, checked: trail.length });
     },
   );
 
