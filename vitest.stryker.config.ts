@@ -1,7 +1,8 @@
 /**
- * The tests Stryker runs against each mutant of machines/connection-machine.ts, machines/close-codes.ts
- * and src/transports/ws-client.ts (stryker.config.mjs, docs/testing.md): every test that exercises them, and nothing
- * else (CLI, audit and docs tests would only slow each run). Otherwise the usual config.
+ * The tests Stryker runs against each mutant of machines/*.ts, src/transports/*.ts and src/core/*.ts
+ * (stryker.config.mjs, docs/testing.md): every test that exercises them, and nothing else (CLI, audit
+ * and docs tests would only slow each run; the web tests that bundle for other runtimes cannot see
+ * Stryker's mutant switch). Otherwise the usual config.
  */
 
 import { defineConfig } from 'vitest/config';
@@ -22,6 +23,9 @@ const ORDER = [
   'test/transports/',
   'test/ws-internals',
   'test/connection/',
+  'test/web/',
+  'test/server/',
+  'test/managed/',
   'test/model/',
 ];
 
@@ -45,6 +49,10 @@ export default defineConfig({
       'test/ws-internals.test.ts',
       'test/connection/**/*.test.ts',
       'test/model/**/*.test.ts',
+      'test/managed/**/*.test.ts',
+      'test/server/**/*.test.ts',
+      'test/web/node.test.ts',
+      'test/web/types.test.ts',
     ],
     // It reads the source text, which Stryker has instrumented; no mutant adds an import or a clock.
     exclude: [...(base.test?.exclude ?? []), 'test/machines/purity.test.ts'],
