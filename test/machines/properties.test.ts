@@ -13,13 +13,25 @@
  *   sent and the phase each was sent in, never the machine's context.
  *
  * Seeds that once found a bug are kept in REGRESSIONS and replayed first.
+ *
+ * The supervisor machine (managed connection) gets the same treatment at the end, with the pure
+ * connection machine as its attempt, driven by random `ws.*` events as its socket would be.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createActor, SimulatedClock, transition } from 'xstate';
-import { closeBounds, deadPeerBounds } from '../../machines/bounds.js';
+import {
+  type AnyActorRef,
+  createActor,
+  createMachine,
+  type InspectionEvent,
+  SimulatedClock,
+  transition,
+} from 'xstate';
+import { closeBounds, deadPeerBounds, worstCaseManagedCloseMs } from '../../machines/bounds.js';
 import { ConnectionError, type ConnectionErrorCode } from '../../machines/connection-error.js';
 import { connectionMachine } from '../../machines/connection-machine.js';
+import { supervisorMachine } from '../../machines/supervisor-machine.js';
+import type { SupervisorEvent, SupervisorInput, SupervisorOutput } from '../../machines/supervisor-types.js';
 import type {
   CloseInfo,
   ConnectionEvent,
@@ -506,5 +518,187 @@ describe('the connection machine under random events (fast-check, SimulatedClock
       }),
       { numRuns: 200 },
     );
+  }, 60_000);
+});
+
+// ---------------------------------------------------------------------------------------------------
+// The supervisor machine: random caller calls, random socket events to its attempt, time passing.
+
+type SupervisorStep = { api: SupervisorEvent } | { socket: ConnectionEvent } | { tick: number };
+
+/** The caller's onOpen, as a machine so it settles synchronously: done at once, never, or failing. */
+const ON_OPEN = {
+  resolves: createMachine({ initial: 'done', states: { done: { type: 'final' } } }),
+  hangs: createMachine({ initial: 'running', states: { running: {} } }),
+  throws: createMachine({
+    entry: () => {
+      throw new Error('onOpen failed');
+    },
+  }),
+};
+
+const supervisorSetup = fc.record({
+  // From 12 drawn once (seed fixed): each distinct policy costs a bound computation.
+  reconnect: fc.constantFrom(
+    false as const,
+    ...fc.sample(
+      fc.record({
+        initialDelay: fc.integer({ min: 0, max: 3000 }),
+        maxDelay: fc.integer({ min: 0, max: 8000 }),
+        factor: fc.constantFrom(1, 2, 3),
+        maxAttempts: fc.constantFrom(1, 2, 4, Number.POSITIVE_INFINITY),
+        minUptime: fc.integer({ min: 0, max: 8000 }),
+      }),
+      { numRuns: 11, seed: 6455 },
+    ),
+  ),
+  onOpenTimeout: fc.integer({ min: 1, max: 15_000 }),
+  random: fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+  onOpen: fc.constantFrom<keyof typeof ON_OPEN>('resolves', 'hangs', 'throws'),
+});
+
+/** The attempts run with the connection machine's defaults (the supervisor gives them no timeouts). */
+const socketEvents = anyEvent.filter((e) => !e.type.startsWith('api.'));
+const supervisorSteps = fc.array(
+  fc.oneof(
+    {
+      weight: 2,
+      arbitrary: fc
+        .constantFrom<SupervisorEvent>(
+          { type: 'api.open' },
+          { type: 'api.close', code: 1000, reason: '' },
+          { type: 'api.reconnect' },
+        )
+        .map((api): SupervisorStep => ({ api })),
+    },
+    { weight: 4, arbitrary: socketEvents.map((socket): SupervisorStep => ({ socket })) },
+    { weight: 3, arbitrary: fc.integer({ min: 0, max: 12_000 }).map((tick): SupervisorStep => ({ tick })) },
+  ),
+  { maxLength: 40 },
+);
+
+const managedBounds = new Map<string, number>();
+
+type SupervisorConfig = typeof supervisorSetup extends fc.Arbitrary<infer T> ? T : never;
+
+function checkSupervisor(config: SupervisorConfig, steps: readonly SupervisorStep[]) {
+  const { onOpen, random, ...rest } = config;
+  const input: SupervisorInput = { ...rest, random: () => random };
+  const key = JSON.stringify(rest.reconnect);
+  let bound = managedBounds.get(key);
+  if (bound === undefined) {
+    bound = worstCaseManagedCloseMs({ reconnect: rest.reconnect });
+    managedBounds.set(key, bound);
+  }
+  const clock = new WatchedClock();
+  const attempts: AnyActorRef[] = [];
+  const inspect = (event: InspectionEvent) => {
+    const ref = event.actorRef as AnyActorRef;
+    if (event.type !== '@xstate.actor' || ref.id !== 'attempt') return;
+    // RFC 6455 §4.1: one connection in CONNECTING at a time; here, one attempt alive at a time.
+    const previous = attempts.at(-1);
+    if (previous)
+      expect(previous.getSnapshot().status, 'a new attempt while the last runs').not.toBe('active');
+    attempts.push(ref);
+  };
+  const machine = supervisorMachine.provide({ actors: { onOpen: ON_OPEN[onOpen] as never } });
+  const actor = createActor(machine, { clock, input, inspect });
+  const outputs: SupervisorOutput[] = [];
+  const closedRecords: string[] = [];
+  actor.on('supervisor.state', (change) => {
+    if (change.to === 'closed') closedRecords.push(change.event);
+  });
+  actor.subscribe({ complete: () => outputs.push(actor.getSnapshot().output as SupervisorOutput) });
+  actor.start();
+  let closeCalledAt: number | null = null;
+  let first: SupervisorOutput | undefined;
+
+  const invariants = () => {
+    const snapshot = actor.getSnapshot();
+    if (snapshot.status === 'done') {
+      first ??= snapshot.output;
+      expect(snapshot.value).toBe('closed');
+      expect(snapshot.output).toBe(first);
+      expect(outputs).toEqual([first]);
+      expect(closedRecords).toHaveLength(1);
+      expect(clock.pending.size, 'no deadline left, the attempt’s included').toBe(0);
+      for (const attempt of attempts) expect(attempt.getSnapshot().status).not.toBe('active');
+    } else {
+      expect(snapshot.status).toBe('active');
+      expect(outputs).toEqual([]);
+      const state = topLevel(snapshot.value);
+      // Only idle waits on the caller alone; every other state waits under a deadline, its own or its attempt's.
+      if (state !== 'idle')
+        expect(clock.pending.size, `${fullState(snapshot.value)} has a deadline`).toBeGreaterThan(0);
+      if (closeCalledAt !== null)
+        expect(clock.now(), 'closed within worstCaseManagedCloseMs').toBeLessThan(
+          closeCalledAt + (bound as number),
+        );
+    }
+  };
+
+  invariants();
+  for (const step of steps) {
+    const active = actor.getSnapshot().status === 'active';
+    if ('api' in step) {
+      if (!active) continue;
+      if (step.api.type === 'api.close') closeCalledAt ??= clock.now();
+      actor.send(step.api);
+    } else if ('socket' in step) {
+      const attempt = actor.getSnapshot().children.attempt as AnyActorRef | undefined;
+      if (!active || !attempt || attempt.getSnapshot().status !== 'active') continue;
+      attempt.send(step.socket);
+    } else {
+      clock.advance(step.tick, invariants, closeCalledAt === null ? [] : [closeCalledAt + bound]);
+    }
+    invariants();
+  }
+  if (closeCalledAt !== null) {
+    clock.advance(Math.max(0, closeCalledAt + bound - clock.now()), invariants);
+    expect(actor.getSnapshot().status).toBe('done');
+  }
+  const output = actor.getSnapshot().output as SupervisorOutput | undefined;
+  if (output) {
+    // docs/managed.md: your close() wins and carries no error; otherwise it gave up or met a final close, with one.
+    if (closeCalledAt !== null) {
+      expect(output.reason).toBe('closed');
+      expect(output.error).toBeUndefined();
+    } else {
+      expect(['gave-up', 'final-close']).toContain(output.reason);
+      expect(output.error).toBeInstanceOf(ConnectionError);
+    }
+    expect(output.attempts).toBe(attempts.length);
+    const ended = attempts.filter((a) => a.getSnapshot().status === 'done');
+    if (ended.length > 0 && closedRecords[0] === 'xstate.done.actor.attempt') {
+      expect(output.last).toEqual(ended.at(-1)?.getSnapshot().output);
+    }
+  }
+  actor.stop();
+  return { output, attempts: attempts.length };
+}
+
+describe('the supervisor machine under random events (fast-check, SimulatedClock, a pure attempt)', () => {
+  it('closed once, one output, one attempt at a time, a deadline armed beyond idle, close() bounded, the contract’s outcome', () => {
+    fc.assert(
+      fc.property(supervisorSetup, supervisorSteps, (config, steps) => {
+        checkSupervisor(config, steps);
+      }),
+      { numRuns: 150 },
+    );
+  }, 60_000);
+
+  it('the runs end every way a managed connection can (closed, gave-up, final-close) and retry', () => {
+    const reasons = new Set<string>();
+    let retried = false;
+    fc.assert(
+      fc.property(supervisorSetup, supervisorSteps, (config, steps) => {
+        const { output, attempts } = checkSupervisor(config, steps);
+        if (output) reasons.add(output.reason);
+        if (attempts > 1) retried = true;
+      }),
+      { numRuns: 150, seed: 6 },
+    );
+    expect([...reasons].sort()).toEqual(['closed', 'final-close', 'gave-up']);
+    expect(retried).toBe(true);
   }, 60_000);
 });
