@@ -11,11 +11,15 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   type AnyStateMachine,
+  assign,
   createActor,
   createMachine,
   fromPromise,
   initialTransition,
   SimulatedClock,
+  sendTo,
+  spawnChild,
+  stopChild,
   transition,
 } from 'xstate';
 import { getSimplePaths } from 'xstate/graph';
@@ -446,6 +450,99 @@ describe('the walk refuses what it cannot bound (proof obligations)', () => {
   it('refuses to walk a machine with an event it has no sample of', () => {
     const events = Object.values(EVENTS).filter((e) => e.type !== 'ws.flushed');
     expect(() => machineBounds(connectionMachine, { input: {}, events })).toThrow(/ws\.flushed/);
+  });
+
+  it('a context that counts without end is refused after 10 000 steps, unless the key leaves the count out', () => {
+    const counter = createMachine({
+      types: {} as { context: { n: number } },
+      context: { n: 0 },
+      initial: 'a',
+      states: {
+        a: { after: { 5: 'done' }, on: { tick: { actions: assign({ n: ({ context }) => context.n + 1 }) } } },
+        done: { type: 'final' },
+      },
+    });
+    expect(() => machineBounds(counter, { events: [{ type: 'tick' }] })).toThrow(/more than 10000 steps/);
+    const table = machineBounds(counter, { events: [{ type: 'tick' }], key: (snapshot) => snapshot.value });
+    expect(table.maxMs).toBe(5);
+  });
+
+  it('an event that makes the machine fail (a child’s error nobody handles) is refused', () => {
+    const failing = createMachine({
+      initial: 'a',
+      states: {
+        a: { invoke: { id: 'kid', src: createMachine({}) }, after: { 5: 'done' } },
+        done: { type: 'final' },
+      },
+    });
+    const events = [{ type: 'xstate.error.actor.kid', error: new Error('boom') }];
+    expect(() => machineBounds(failing, { events })).toThrow(
+      /xstate\.error\.actor\.kid makes the machine fail/,
+    );
+  });
+
+  it('a deadline whose guard refuses leaves the state waiting, with no deadline left: ∞', () => {
+    const guarded = createMachine({
+      initial: 'a',
+      states: {
+        a: { after: { 10: { guard: () => false, target: 'done' } }, on: { go: 'done' } },
+        done: { type: 'final' },
+      },
+    });
+    const table = machineBounds(guarded, { events: [{ type: 'go' }] });
+    expect(bound(table, 'a').ms).toBe(Number.POSITIVE_INFINITY);
+    expect(table.worst).toBe('a');
+  });
+
+  it('a child told to close twice ends when the first close says; stopping it cancels its end', () => {
+    const kid = createMachine({});
+    const parent = (stopInC: boolean) =>
+      createMachine({
+        entry: spawnChild(kid, { id: 'kid' }),
+        initial: 'a',
+        states: {
+          a: { on: { close: { target: 'b', actions: sendTo('kid', { type: 'api.close' }) } } },
+          b: { after: { 4: 'c' }, on: { 'xstate.done.actor.kid': 'done' } },
+          c: {
+            entry: stopInC ? stopChild('kid') : sendTo('kid', { type: 'api.close' }),
+            on: { 'xstate.done.actor.kid': 'done' },
+          },
+          done: { type: 'final' },
+        },
+      });
+    const children = { kid: { closeMs: 10, done: { type: 'xstate.done.actor.kid' } } };
+    const events = [{ type: 'close' }, { type: 'xstate.done.actor.kid' }];
+    // close at 0 arms 10; the second close at 4 does not re-arm it (4 + 10 would be 14).
+    const twice = machineBounds(parent(false), { events, children, start: 'close' });
+    expect(bound(twice, 'a').ms).toBe(10);
+    expect(bound(twice, 'a').witness.at(-1)).toEqual({
+      event: 'xstate.done.actor.kid',
+      atMs: 10,
+      raced: false,
+    });
+    // Stopped in c: nothing will end it.
+    const stopped = machineBounds(parent(true), { events, children, start: 'close' });
+    expect(bound(stopped, 'a').ms).toBe(Number.POSITIVE_INFINITY);
+    // Without the child declared, b waits 4 ms and c forever.
+    expect(machineBounds(parent(false), { events, start: 'close' }).maxMs).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it('names parallel states by each region, and the max covers every state unless told otherwise', () => {
+    const parallel = createMachine({
+      initial: 'p',
+      states: {
+        p: {
+          type: 'parallel',
+          states: { x: { initial: 'x1', states: { x1: {} } }, y: { initial: 'y1', states: { y1: {} } } },
+          after: { 7: 'done' },
+        },
+        done: { type: 'final' },
+      },
+    });
+    const table = machineBounds(parallel, { events: [] });
+    expect(table.states.map((s) => s.state)).toContain('p.x.x1,y.y1');
+    expect(table.maxMs).toBe(7);
+    expect(machineBounds(parallel, { events: [], skipInitial: true }).maxMs).toBe(0);
   });
 
   it('an acyclic machine gets its longest chain of deadlines, events costing the time they can wait', () => {
