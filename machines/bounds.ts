@@ -142,7 +142,11 @@ export interface ManagedBoundsOptions extends BoundsOptions {
    * walk goes through the states it allows. `shouldReconnect` may be present; it is not called.
    * @default { initialDelay: 1000, maxDelay: 30000, factor: 2, maxAttempts: Infinity, minUptime: 5000 }
    */
-  reconnect?: (Partial<Backoff> & { shouldReconnect?: unknown }) | false;
+  reconnect?:
+    | (Partial<Backoff> & {
+        /** Accepted so a managed connection's options pass as they are; never called. */ shouldReconnect?: unknown;
+      })
+    | false;
 }
 
 /**
