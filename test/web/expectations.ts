@@ -11,7 +11,6 @@ import {
   LATE_MESSAGES,
   MS,
   PEER_CLOSE,
-  RESTART_DOWN_MS,
   type RunnerOutput,
   type ScenarioServers,
 } from './harness.js';
@@ -271,40 +270,5 @@ export function scenarioTests(
     }
     // The peer read none of it after it stopped: the flood really was held back.
     expect(peer('write-deadline')?.messageCount ?? 0).toBeLessThan(FLOOD_BYTES >> 20);
-  });
-
-  it('a managed connection reconnects after a server restart, and data flows on the new connection', () => {
-    const r = result('managed-reconnect');
-    expect(r.failure).toBeUndefined();
-    const m = r.managed;
-    const reopened = m?.opens[1] ?? 0;
-    // The first connection dropped without a Close (the process went away): 1006, ERR_SOCKET; the
-    // second ended with our close.
-    expect(m?.disconnects).toEqual([
-      { attempt: 1, code: 1006, error: 'ERR_SOCKET' },
-      { attempt: reopened, code: 1000 },
-    ]);
-    // Every wait came before the next attempt; those while the port was down were refused handshakes.
-    expect(m?.retries.length).toBeGreaterThanOrEqual(1);
-    expect(m?.retries[0]).toMatchObject({ attempt: 2, code: 1006, error: 'ERR_SOCKET' });
-    for (const retry of m?.retries.slice(1) ?? []) expect(retry.error).toBe('ERR_CONNECT_FAILED');
-    for (const retry of m?.retries ?? []) expect(retry.delayMs).toBeLessThanOrEqual(200);
-    expect(m?.opens).toEqual([1, reopened]);
-    expect(reopened).toBe((m?.retries.length ?? 0) + 1);
-    // Not before the server was back.
-    expect(r.ms?.reconnect).toBeGreaterThanOrEqual(RESTART_DOWN_MS - 1);
-    expect(r.ms?.reconnect).toBeLessThanOrEqual(RESTART_DOWN_MS + 2 * 200 + SLACK);
-    expect(r.messages).toEqual(['after']);
-    expect(m).toMatchObject({ reason: 'closed', attempts: reopened, unsent: 0 });
-    expect(m?.last).toEqual({ code: 1000, wasClean: true, initiator: 'local' });
-    // The supervisor's states: open, a wait per retry, open again, then our close.
-    expect(m?.states.slice(0, 3)).toEqual(['idle', 'connecting', 'open']);
-    expect(m?.states.slice(-3)).toEqual(['open', 'closing', 'closed']);
-    expect(m?.states.filter((state) => state === 'waiting')).toHaveLength(m?.retries.length ?? -1);
-    // Each attempt's own connection trail, in the one trail.
-    expect(m?.attemptStates[1]).toEqual(['idle', 'connecting', 'open', 'closed']);
-    expect(m?.attemptStates[reopened]).toEqual(ALL_STATES);
-    expect(servers().restarting.restarts).toBe(1);
-    expect(servers().restarting.connections).toBe(2);
   });
 }
