@@ -447,9 +447,14 @@ describe('the walk refuses what it cannot bound (proof obligations)', () => {
     expect(() => machineBounds(again, { events: [{ type: 'stop' }] })).toThrow(/no bound/);
   });
 
-  it('refuses to walk a machine with an event it has no sample of', () => {
+  it('refuses to walk a machine with an event it has no sample of, or to start on one', () => {
     const events = Object.values(EVENTS).filter((e) => e.type !== 'ws.flushed');
-    expect(() => machineBounds(connectionMachine, { input: {}, events })).toThrow(/ws\.flushed/);
+    expect(() => machineBounds(connectionMachine, { input: {}, events })).toThrow(
+      'bounds: the machine takes ws.flushed, which the walk has no event for',
+    );
+    expect(() =>
+      machineBounds(connectionMachine, { events: Object.values(EVENTS), start: 'api.shut' }),
+    ).toThrow('bounds: no event api.shut');
   });
 
   it('a context that counts without end is refused after 10 000 steps, unless the key leaves the count out', () => {
